@@ -1,0 +1,18 @@
+//! The [`Filter`] trait: keep or drop an [`Event`].
+
+use crate::event::Event;
+
+/// Keeps or drops events. Built once from config; `keep` must be cheap.
+pub trait Filter: Send + Sync + std::fmt::Debug {
+    fn keep(&self, event: &Event) -> bool;
+}
+
+/// Keeps everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeepAll;
+
+impl Filter for KeepAll {
+    fn keep(&self, _event: &Event) -> bool {
+        true
+    }
+}

@@ -1,0 +1,31 @@
+//! kev-core: the Kubernetes event model, the traits of kev's pipeline, and the parts
+//! that need no network or database: normalizer, filters, rate limiters, the memory
+//! store, the replay source and the pipeline driver.
+//!
+//! ```text
+//! EventSource ─▶ Normalizer ─▶ Filter ─▶ Store::append(batch, checkpoint)
+//!                                             │ durable log
+//!          route: Filter ─▶ RateLimiter ─▶ Sink ─ack─▶ Store::commit_cursor
+//! ```
+
+pub mod config;
+pub mod event;
+pub mod filter;
+pub mod metrics;
+pub mod normalize;
+pub mod pipeline;
+pub mod ratelimit;
+pub mod sink;
+pub mod source;
+pub mod store;
+
+pub use event::{Event, EventType, IdempotencyKey, ObjectRef};
+pub use filter::Filter;
+pub use normalize::{KubeEvent, NormalizeError, Normalizer};
+pub use ratelimit::{Clock, Decision, RateLimiter, SystemClock};
+pub use sink::{Sink, SinkError};
+pub use source::{EventSource, RawEvent, SourceError, SourceItem};
+pub use store::{
+    AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, MemoryStore, Order, Query, Retention,
+    Store, StoreError, StoreStats, StoredEvent,
+};

@@ -1,0 +1,134 @@
+//! [`KubeEvent`]: the wire shape of a core/v1 or events.k8s.io/v1 Event, as lenient as
+//! the objects recorded in the wild require.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+
+/// A Kubernetes Event of either API group, as read from JSON or YAML.
+///
+/// Every field is optional here; the normalizer decides what is required. Fields of
+/// both shapes sit side by side (`involvedObject` / `regarding`, `message` / `note`, …)
+/// so one pass of serde reads either group without an intermediate `Value`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct KubeEvent {
+    pub api_version: Option<String>,
+    pub kind: Option<String>,
+    pub metadata: KubeMeta,
+
+    pub r#type: Option<String>,
+    pub reason: Option<String>,
+    pub action: Option<String>,
+
+    /// core/v1
+    pub message: Option<String>,
+    /// events.k8s.io/v1
+    pub note: Option<String>,
+
+    /// core/v1
+    pub involved_object: Option<KubeObjectRef>,
+    /// events.k8s.io/v1
+    pub regarding: Option<KubeObjectRef>,
+    pub related: Option<KubeObjectRef>,
+
+    /// core/v1
+    pub source: Option<KubeEventSource>,
+    /// events.k8s.io/v1
+    pub deprecated_source: Option<KubeEventSource>,
+    /// core/v1
+    pub reporting_component: Option<String>,
+    /// events.k8s.io/v1
+    pub reporting_controller: Option<String>,
+    pub reporting_instance: Option<String>,
+
+    /// core/v1
+    pub first_timestamp: Option<String>,
+    /// core/v1
+    pub last_timestamp: Option<String>,
+    /// events.k8s.io/v1
+    pub deprecated_first_timestamp: Option<String>,
+    /// events.k8s.io/v1
+    pub deprecated_last_timestamp: Option<String>,
+    pub event_time: Option<String>,
+
+    /// core/v1
+    #[serde(deserialize_with = "lenient_count")]
+    pub count: Option<i64>,
+    /// events.k8s.io/v1
+    #[serde(deserialize_with = "lenient_count")]
+    pub deprecated_count: Option<i64>,
+    pub series: Option<KubeEventSeries>,
+}
+
+/// The part of `metadata` kev keeps.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct KubeMeta {
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub uid: Option<String>,
+    pub resource_version: Option<String>,
+    pub creation_timestamp: Option<String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// `involvedObject`, `regarding` or `related`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct KubeObjectRef {
+    pub api_version: Option<String>,
+    pub kind: Option<String>,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub uid: Option<String>,
+    pub field_path: Option<String>,
+    pub resource_version: Option<String>,
+}
+
+/// core/v1 `source`, events.k8s.io/v1 `deprecatedSource`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct KubeEventSource {
+    pub component: Option<String>,
+    pub host: Option<String>,
+}
+
+/// `series` of either group.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct KubeEventSeries {
+    #[serde(deserialize_with = "lenient_count")]
+    pub count: Option<i64>,
+    pub last_observed_time: Option<String>,
+}
+
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Counts are integers, but hand-edited YAML sometimes quotes them.
+fn lenient_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Count {
+        Int(i64),
+        Text(String),
+    }
+    match Option::<Count>::deserialize(d)? {
+        None => Ok(None),
+        Some(Count::Int(n)) => Ok(Some(n)),
+        Some(Count::Text(s)) if s.is_empty() || s == "null" => Ok(None),
+        Some(Count::Text(s)) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("count: not an integer: {s:?}"))),
+    }
+}

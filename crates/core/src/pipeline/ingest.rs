@@ -1,0 +1,182 @@
+//! The ingest side: source items are normalized, filtered, batched and appended.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::{PipelineConfig, PipelineError, blocking};
+use crate::event::Event;
+use crate::filter::Filter;
+use crate::metrics as m;
+use crate::normalize::Normalizer;
+use crate::source::{EventSource, RawEvent, SourceError, SourceItem};
+use crate::store::{Checkpoint, Store};
+
+pub(super) struct Ingest {
+    pub normalizer: Arc<dyn Normalizer>,
+    pub filter: Arc<dyn Filter>,
+    pub store: Arc<dyn Store>,
+    pub config: PipelineConfig,
+    pub last_seq: watch::Sender<u64>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct IngestReport {
+    pub received: u64,
+    pub normalize_errors: u64,
+    pub filtered: u64,
+    pub stored: u64,
+    pub duplicates: u64,
+}
+
+/// The batch being filled and the checkpoint that becomes valid once it is stored.
+#[derive(Default)]
+struct Pending {
+    events: Vec<Event>,
+    checkpoint: Option<Checkpoint>,
+    since: Option<tokio::time::Instant>,
+}
+
+impl Ingest {
+    pub async fn run(
+        self,
+        source: Box<dyn EventSource>,
+        shutdown: CancellationToken,
+    ) -> Result<IngestReport, PipelineError> {
+        let source_kind = source.kind();
+        let (tx, mut rx) = mpsc::channel(self.config.channel_capacity.max(1));
+        let reader = tokio::spawn(read_source(source, tx, shutdown));
+
+        let mut report = IngestReport::default();
+        let mut pending = Pending::default();
+        let result = loop {
+            let deadline = pending.since.map(|t| t + self.config.batch_max_delay);
+            let item = tokio::select! {
+                item = rx.recv() => item,
+                () = sleep_until(deadline) => {
+                    if let Err(e) = self.flush(&mut pending, &mut report).await {
+                        break Err(e);
+                    }
+                    continue;
+                }
+            };
+            match item {
+                Some(Ok(item)) => self.accept(item, &mut pending, &mut report, source_kind),
+                Some(Err(e)) => break Err(PipelineError::Source(e)),
+                None => break Ok(()),
+            }
+            if pending.events.len() >= self.config.batch_max_events
+                && let Err(e) = self.flush(&mut pending, &mut report).await
+            {
+                break Err(e);
+            }
+        };
+        // Store what was accepted even when the source failed: it was read, it is valid.
+        let flushed = self.flush(&mut pending, &mut report).await;
+        reader.abort();
+        result?;
+        flushed?;
+        Ok(report)
+    }
+
+    fn accept(
+        &self,
+        item: SourceItem,
+        pending: &mut Pending,
+        report: &mut IngestReport,
+        kind: &'static str,
+    ) {
+        pending.since.get_or_insert_with(tokio::time::Instant::now);
+        let (raw, location, checkpoint) = match item {
+            SourceItem::Progress(cp) => {
+                pending.checkpoint = Some(cp);
+                return;
+            }
+            SourceItem::Event {
+                raw,
+                location,
+                checkpoint,
+            } => (raw, location, checkpoint),
+        };
+        if checkpoint.is_some() {
+            pending.checkpoint = checkpoint;
+        }
+        report.received += 1;
+        let normalized = match raw {
+            RawEvent::Kube(raw) => self.normalizer.normalize(*raw),
+            RawEvent::Normalized(event) => Ok(self.normalizer.sanitize(*event)),
+        };
+        let mut event = match normalized {
+            Ok(event) => event,
+            Err(e) => {
+                report.normalize_errors += 1;
+                metrics::counter!(m::EVENTS_NORMALIZE_ERRORS_TOTAL, "reason" => e.metric_reason())
+                    .increment(1);
+                tracing::warn!(%location, error = %e, "skipping an event that cannot be normalized");
+                return;
+            }
+        };
+        metrics::counter!(m::EVENTS_RECEIVED_TOTAL, "source" => kind, "type" => event.r#type.metric_label())
+            .increment(1);
+        if event.cluster.is_empty() {
+            event.cluster.clone_from(&self.config.cluster);
+        }
+        if !self.filter.keep(&event) {
+            report.filtered += 1;
+            metrics::counter!(m::EVENTS_FILTERED_TOTAL, "stage" => "store").increment(1);
+            return;
+        }
+        pending.events.push(event);
+    }
+
+    async fn flush(
+        &self,
+        pending: &mut Pending,
+        report: &mut IngestReport,
+    ) -> Result<(), PipelineError> {
+        pending.since = None;
+        if pending.events.is_empty() && pending.checkpoint.is_none() {
+            return Ok(());
+        }
+        let events = std::mem::take(&mut pending.events);
+        let checkpoint = pending.checkpoint.take();
+        let started = Instant::now();
+        let outcome =
+            blocking(&self.store, move |s| s.append(&events, checkpoint.as_ref())).await?;
+        metrics::histogram!(m::PIPELINE_BATCH_SECONDS).record(started.elapsed().as_secs_f64());
+        metrics::counter!(m::EVENTS_STORED_TOTAL).increment(outcome.stored as u64);
+        metrics::counter!(m::EVENTS_DEDUPLICATED_TOTAL).increment(outcome.duplicates as u64);
+        report.stored += outcome.stored as u64;
+        report.duplicates += outcome.duplicates as u64;
+        self.last_seq.send_replace(outcome.last_seq);
+        Ok(())
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn read_source(
+    mut source: Box<dyn EventSource>,
+    tx: mpsc::Sender<Result<SourceItem, SourceError>>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let item = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            item = source.next() => item,
+        };
+        let Some(item) = item else { break };
+        let fatal = item.is_err();
+        if tx.send(item).await.is_err() || fatal {
+            break;
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! A [`Route`]: filter → rate limiter → sinks, reading the store log from its own cursor.
+//!
+//! The delivery rule (docs/specs/delivery.md): the cursor is committed only past events
+//! that every sink of the route acknowledged or that were dead-lettered.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::{Backoff, PipelineError, blocking};
+use crate::filter::Filter;
+use crate::metrics as m;
+use crate::ratelimit::{Decision, RateLimiter};
+use crate::sink::{Sink, SinkError};
+use crate::store::{DeadLetter, Store, StoredEvent};
+
+/// Batching and retry settings shared by a route's sinks.
+#[derive(Debug, Clone)]
+pub struct SinkPolicy {
+    /// Events per delivery.
+    pub max_events: usize,
+    /// How long a partial batch may wait for more events.
+    pub max_delay: Duration,
+    /// First retry delay; doubles per failure up to `retry_max`.
+    pub retry_initial: Duration,
+    pub retry_max: Duration,
+}
+
+impl Default for SinkPolicy {
+    fn default() -> Self {
+        Self {
+            max_events: 100,
+            max_delay: Duration::ZERO,
+            retry_initial: Duration::from_millis(200),
+            retry_max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What a route did during one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteReport {
+    pub route: String,
+    pub delivered: u64,
+    pub filtered: u64,
+    pub limited: u64,
+    pub suppressed: u64,
+    pub dead_lettered: u64,
+    /// The committed cursor when the route stopped.
+    pub cursor: u64,
+}
+
+/// A named path from the store log to one or more sinks.
+///
+/// ```
+/// use std::sync::Arc;
+/// use kev_core::pipeline::Route;
+/// use kev_core::filter::KeepAll;
+/// # #[derive(Debug)] struct Null;
+/// # #[async_trait::async_trait] impl kev_core::Sink for Null {
+/// #   fn name(&self) -> &str { "null" }
+/// #   async fn deliver(&self, _: &[kev_core::StoredEvent]) -> Result<(), kev_core::SinkError> { Ok(()) } }
+/// let route = Route::new("all", Arc::new(KeepAll)).sink(Arc::new(Null));
+/// assert_eq!(route.name(), "all");
+/// ```
+#[derive(Debug)]
+pub struct Route {
+    name: String,
+    filter: Arc<dyn Filter>,
+    limiter: Option<Box<dyn RateLimiter>>,
+    sinks: Vec<Arc<dyn Sink>>,
+    policy: SinkPolicy,
+}
+
+pub(super) struct RouteContext {
+    pub store: Arc<dyn Store>,
+    pub last_seq: watch::Receiver<u64>,
+    pub ingest_done: CancellationToken,
+    /// Cancelled when the drain timeout passed: stop without committing.
+    pub abort: CancellationToken,
+}
+
+enum Delivered {
+    Yes,
+    Aborted,
+}
+
+impl Route {
+    pub fn new(name: impl Into<String>, filter: Arc<dyn Filter>) -> Self {
+        Self {
+            name: name.into(),
+            filter,
+            limiter: None,
+            sinks: Vec::new(),
+            policy: SinkPolicy::default(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    #[must_use]
+    pub fn limiter(mut self, limiter: Box<dyn RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    #[must_use]
+    pub fn sink(mut self, sink: Arc<dyn Sink>) -> Self {
+        self.sinks.push(sink);
+        self
+    }
+
+    #[must_use]
+    pub fn policy(mut self, policy: SinkPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    pub(super) async fn run(mut self, mut ctx: RouteContext) -> Result<RouteReport, PipelineError> {
+        let name = self.name.clone();
+        let mut report = RouteReport {
+            route: name.clone(),
+            ..Default::default()
+        };
+        // Registering the cursor makes retention wait for this route.
+        let mut cursor = blocking(&ctx.store, {
+            let name = name.clone();
+            move |s| {
+                let c = s.cursor(&name)?;
+                s.commit_cursor(&name, c)?;
+                Ok(c)
+            }
+        })
+        .await?;
+        report.cursor = cursor;
+        loop {
+            let last = *ctx.last_seq.borrow_and_update();
+            metrics::gauge!(m::ROUTE_BACKLOG, "route" => name.clone())
+                .set(last.saturating_sub(cursor) as f64);
+            if cursor >= last {
+                if ctx.ingest_done.is_cancelled() || ctx.abort.is_cancelled() {
+                    break;
+                }
+                tokio::select! {
+                    changed = ctx.last_seq.changed() => if changed.is_err() { ctx.ingest_done.cancelled().await },
+                    () = ctx.ingest_done.cancelled() => {}
+                    () = ctx.abort.cancelled() => {}
+                }
+                continue;
+            }
+            if !self.wait_for_full_batch(&mut ctx, cursor).await {
+                break;
+            }
+            let batch = blocking(&ctx.store, {
+                let limit = self.policy.max_events.max(1);
+                move |s| s.read_log(cursor + 1, limit)
+            })
+            .await?;
+            // Retention may have evicted what this route had not read (hard cap only).
+            let read_through = batch.last().map_or(last, |e| e.seq);
+            let selected = self.select(batch, &mut report);
+            let mut aborted = false;
+            for sink in self.sinks.clone() {
+                if let Delivered::Aborted = self
+                    .deliver(sink.as_ref(), &selected, &ctx, &mut report)
+                    .await?
+                {
+                    aborted = true;
+                    break;
+                }
+            }
+            if aborted {
+                break;
+            }
+            blocking(&ctx.store, {
+                let name = name.clone();
+                move |s| s.commit_cursor(&name, read_through)
+            })
+            .await?;
+            report.delivered += selected.len() as u64;
+            cursor = read_through;
+            report.cursor = cursor;
+        }
+        Ok(report)
+    }
+
+    /// With a `max_delay`, waits until a whole batch is stored or the delay passed.
+    /// Returns false when the route must stop.
+    async fn wait_for_full_batch(&self, ctx: &mut RouteContext, cursor: u64) -> bool {
+        if self.policy.max_delay.is_zero() {
+            return true;
+        }
+        let deadline = tokio::time::Instant::now() + self.policy.max_delay;
+        while *ctx.last_seq.borrow() - cursor < self.policy.max_events as u64
+            && !ctx.ingest_done.is_cancelled()
+        {
+            tokio::select! {
+                changed = ctx.last_seq.changed() => if changed.is_err() { break },
+                () = tokio::time::sleep_until(deadline) => break,
+                () = ctx.ingest_done.cancelled() => break,
+                () = ctx.abort.cancelled() => return false,
+            }
+        }
+        true
+    }
+
+    fn select(&mut self, batch: Vec<StoredEvent>, report: &mut RouteReport) -> Vec<StoredEvent> {
+        let mut selected = Vec::with_capacity(batch.len());
+        for stored in batch {
+            if !self.filter.keep(&stored.event) {
+                report.filtered += 1;
+                metrics::counter!(m::EVENTS_FILTERED_TOTAL, "stage" => "route").increment(1);
+                continue;
+            }
+            let decision = self
+                .limiter
+                .as_mut()
+                .map_or(Decision::Allow, |l| l.decide(&stored.event));
+            metrics::counter!(m::ROUTE_DECISIONS_TOTAL, "route" => self.name.clone(), "decision" => decision.as_str())
+                .increment(1);
+            match decision {
+                Decision::Allow => selected.push(stored),
+                Decision::Limited => report.limited += 1,
+                Decision::Suppressed => report.suppressed += 1,
+            }
+        }
+        selected
+    }
+
+    /// Delivers `events` to one sink: retries what is retryable until it succeeds or the
+    /// route is aborted; isolates and dead-letters what fails permanently.
+    async fn deliver(
+        &self,
+        sink: &dyn Sink,
+        events: &[StoredEvent],
+        ctx: &RouteContext,
+        report: &mut RouteReport,
+    ) -> Result<Delivered, PipelineError> {
+        if events.is_empty() {
+            return Ok(Delivered::Yes);
+        }
+        let mut backoff = Backoff::new(self.policy.retry_initial, self.policy.retry_max);
+        loop {
+            let result = tokio::select! {
+                r = sink.deliver(events) => r,
+                () = ctx.abort.cancelled() => return Ok(Delivered::Aborted),
+            };
+            let error = match result {
+                Ok(()) => {
+                    metrics::counter!(m::SINK_SENT_TOTAL, "sink" => sink.name().to_owned())
+                        .increment(events.len() as u64);
+                    return Ok(Delivered::Yes);
+                }
+                Err(e) => e,
+            };
+            metrics::counter!(m::SINK_ERRORS_TOTAL, "sink" => sink.name().to_owned(), "retryable" => bool_label(error.retryable))
+                .increment(1);
+            if !error.retryable {
+                return self
+                    .dead_letter_or_split(sink, events, error, ctx, report)
+                    .await;
+            }
+            let delay = error.retry_after.unwrap_or_else(|| backoff.next_delay());
+            tracing::warn!(route = %self.name, sink = sink.name(), error = %error, ?delay, "delivery failed; retrying");
+            metrics::counter!(m::SINK_RETRIES_TOTAL, "sink" => sink.name().to_owned()).increment(1);
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = ctx.abort.cancelled() => return Ok(Delivered::Aborted),
+            }
+        }
+    }
+
+    /// A permanent failure of a batch: deliver its events one by one so that only the
+    /// ones the sink refuses are dead-lettered.
+    async fn dead_letter_or_split(
+        &self,
+        sink: &dyn Sink,
+        events: &[StoredEvent],
+        error: SinkError,
+        ctx: &RouteContext,
+        report: &mut RouteReport,
+    ) -> Result<Delivered, PipelineError> {
+        if let [only] = events {
+            let letter = DeadLetter {
+                route: self.name.clone(),
+                sink: sink.name().to_owned(),
+                seq: only.seq,
+                error: error.message,
+                at: jiff::Timestamp::now(),
+                event: only.event.clone(),
+            };
+            tracing::error!(route = %self.name, sink = sink.name(), seq = only.seq, error = %letter.error, "delivery failed for good; dead-lettered");
+            blocking(&ctx.store, move |s| s.dead_letter(&letter)).await?;
+            metrics::counter!(m::SINK_DEAD_LETTER_TOTAL, "sink" => sink.name().to_owned())
+                .increment(1);
+            report.dead_lettered += 1;
+            return Ok(Delivered::Yes);
+        }
+        for one in events.chunks(1) {
+            if let Delivered::Aborted = Box::pin(self.deliver(sink, one, ctx, report)).await? {
+                return Ok(Delivered::Aborted);
+            }
+        }
+        Ok(Delivered::Yes)
+    }
+}
+
+fn bool_label(b: bool) -> &'static str {
+    if b { "true" } else { "false" }
+}

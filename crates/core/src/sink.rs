@@ -1,0 +1,62 @@
+//! The [`Sink`] trait: deliver a batch, and say whether a failure is worth retrying.
+//!
+//! Batching, retries with backoff, dead letters and cursor commits are written once, in
+//! the route runner ([`crate::pipeline`]); a sink only answers these two questions.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::store::StoredEvent;
+
+/// Why a delivery failed, and what the route runner should do about it.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct SinkError {
+    pub message: String,
+    /// Retry later (connect errors, timeouts, 429, 5xx); otherwise the failure is
+    /// permanent and the events go to the dead-letter record.
+    pub retryable: bool,
+    /// The peer asked to wait this long (HTTP `Retry-After`).
+    pub retry_after: Option<Duration>,
+}
+
+impl SinkError {
+    /// A failure worth retrying.
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: true,
+            retry_after: None,
+        }
+    }
+
+    /// A failure that will not go away by retrying.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: false,
+            retry_after: None,
+        }
+    }
+
+    #[must_use]
+    pub fn with_retry_after(mut self, after: Duration) -> Self {
+        self.retry_after = Some(after);
+        self
+    }
+}
+
+/// A destination for events.
+///
+/// `deliver` returns `Ok` only once the batch is acknowledged (written and flushed,
+/// answered 2xx, acked by the server): the route's cursor moves on that `Ok`.
+#[async_trait]
+pub trait Sink: Send + Sync + std::fmt::Debug {
+    /// Name for logs and the `sink` metric label (from a bounded set: the sink's type or
+    /// its configured name).
+    fn name(&self) -> &str;
+
+    /// Delivers `batch`, in order.
+    async fn deliver(&self, batch: &[StoredEvent]) -> Result<(), SinkError>;
+}

@@ -1,0 +1,218 @@
+//! [`MemoryStore`]: the in-memory [`Store`], reference for the conformance suite.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+
+use jiff::Timestamp;
+
+use super::{
+    AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Query, Result, Retention, Store,
+    StoreError, StoreStats, StoredEvent,
+};
+use crate::event::{Event, IdempotencyKey};
+
+/// A [`Store`] that keeps everything in memory; lost at exit. Used by tests, by
+/// `store: {type: memory}` and as the model the persistent stores are checked against.
+///
+/// ```
+/// use kev_core::{Event, MemoryStore, Store};
+/// let store = MemoryStore::new();
+/// let e = Event { uid: "u".into(), resource_version: "1".into(), ..Default::default() };
+/// let out = store.append(&[e.clone(), e], None).unwrap();
+/// assert_eq!((out.stored, out.duplicates), (1, 1));
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    log: BTreeMap<u64, (Event, u64)>,
+    keys: HashSet<IdempotencyKey>,
+    last_seq: u64,
+    bytes: u64,
+    checkpoints: HashMap<String, Checkpoint>,
+    cursors: BTreeMap<String, u64>,
+    dead: Vec<DeadLetter>,
+    state: HashMap<(String, String), Vec<u8>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>> {
+        self.inner
+            .lock()
+            .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
+    }
+}
+
+/// Size an event counts for in `max_bytes` retention: its JSON encoding.
+pub(crate) fn encoded_len(event: &Event) -> u64 {
+    serde_json::to_vec(event).map_or(0, |v| v.len() as u64)
+}
+
+impl Store for MemoryStore {
+    fn append(&self, batch: &[Event], checkpoint: Option<&Checkpoint>) -> Result<AppendOutcome> {
+        let mut inner = self.lock()?;
+        let mut out = AppendOutcome::default();
+        for event in batch {
+            if !inner.keys.insert(event.idempotency_key()) {
+                out.duplicates += 1;
+                continue;
+            }
+            inner.last_seq += 1;
+            let seq = inner.last_seq;
+            let len = encoded_len(event);
+            inner.bytes += len;
+            inner.log.insert(seq, (event.clone(), len));
+            out.stored += 1;
+        }
+        if let Some(cp) = checkpoint {
+            inner.checkpoints.insert(cp.source.clone(), cp.clone());
+        }
+        out.last_seq = inner.last_seq;
+        Ok(out)
+    }
+
+    fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>> {
+        Ok(self.lock()?.checkpoints.get(source).cloned())
+    }
+
+    fn read_log(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        Ok(self
+            .lock()?
+            .log
+            .range(from..)
+            .take(limit)
+            .map(|(seq, (event, _))| StoredEvent {
+                seq: *seq,
+                event: event.clone(),
+            })
+            .collect())
+    }
+
+    fn last_seq(&self) -> Result<u64> {
+        Ok(self.lock()?.last_seq)
+    }
+
+    fn cursor(&self, route: &str) -> Result<u64> {
+        Ok(self.lock()?.cursors.get(route).copied().unwrap_or(0))
+    }
+
+    fn commit_cursor(&self, route: &str, seq: u64) -> Result<()> {
+        self.lock()?.cursors.insert(route.to_owned(), seq);
+        Ok(())
+    }
+
+    fn cursors(&self) -> Result<Vec<(String, u64)>> {
+        Ok(self
+            .lock()?
+            .cursors
+            .iter()
+            .map(|(r, s)| (r.clone(), *s))
+            .collect())
+    }
+
+    fn query(&self, query: &Query) -> Result<Vec<StoredEvent>> {
+        let inner = self.lock()?;
+        let matching = inner
+            .log
+            .iter()
+            .filter(|(_, (event, _))| query.matches(event))
+            .map(|(seq, (event, _))| StoredEvent {
+                seq: *seq,
+                event: event.clone(),
+            })
+            .collect();
+        Ok(query.finish(matching))
+    }
+
+    fn compact(
+        &self,
+        retention: &Retention,
+        now: Timestamp,
+        max_remove: u64,
+    ) -> Result<CompactOutcome> {
+        let mut inner = self.lock()?;
+        let delivered = inner.cursors.values().copied().min().unwrap_or(u64::MAX);
+        let mut out = CompactOutcome::default();
+        loop {
+            let Some((&seq, (event, len))) = inner.log.first_key_value() else {
+                break;
+            };
+            let plan = super::retention::plan(
+                retention,
+                &super::retention::Snapshot {
+                    events: inner.log.len() as u64,
+                    bytes: inner.bytes,
+                    oldest_time: event.time(),
+                    oldest_len: *len,
+                    oldest_delivered: seq <= delivered,
+                    now,
+                },
+            );
+            if plan == super::retention::Plan::Keep {
+                break;
+            }
+            if out.removed == max_remove {
+                out.more = true;
+                break;
+            }
+            let len = *len;
+            let key = event.idempotency_key();
+            inner.log.remove(&seq);
+            inner.keys.remove(&key);
+            inner.bytes -= len;
+            out.removed += 1;
+            if plan == super::retention::Plan::EvictUndelivered {
+                out.evicted_undelivered += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    fn stats(&self) -> Result<StoreStats> {
+        let inner = self.lock()?;
+        Ok(StoreStats {
+            events: inner.log.len() as u64,
+            bytes: inner.bytes,
+            first_seq: inner.log.first_key_value().map_or(0, |(s, _)| *s),
+            last_seq: inner.last_seq,
+        })
+    }
+
+    fn dead_letter(&self, letter: &DeadLetter) -> Result<()> {
+        self.lock()?.dead.push(letter.clone());
+        Ok(())
+    }
+
+    fn dead_letters(&self, route: Option<&str>, limit: usize) -> Result<Vec<DeadLetter>> {
+        Ok(self
+            .lock()?
+            .dead
+            .iter()
+            .filter(|d| route.is_none_or(|r| r == d.route))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn get_state(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .lock()?
+            .state
+            .get(&(namespace.to_owned(), key.to_owned()))
+            .cloned())
+    }
+
+    fn put_state(&self, namespace: &str, key: &str, value: &[u8]) -> Result<()> {
+        self.lock()?
+            .state
+            .insert((namespace.to_owned(), key.to_owned()), value.to_vec());
+        Ok(())
+    }
+}

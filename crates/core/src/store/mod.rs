@@ -1,0 +1,189 @@
+//! The [`Store`] trait: kev's durable log of events, with checkpoints, route cursors,
+//! queries, retention, dead letters and small durable state.
+//!
+//! A batch of events and the source checkpoint are written in one atomic call
+//! ([`Store::append`]), so a restart resumes exactly after the last committed batch.
+
+mod memory;
+mod query;
+pub mod retention;
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::event::Event;
+
+pub use memory::MemoryStore;
+pub use query::{Order, Query};
+
+/// Errors of a [`Store`], named after what went wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database was written by a newer (or unknown) version of kev's format.
+    #[error(
+        "store at {path}: on-disk format version {found} is not supported (this kev reads version {supported}); nothing was changed"
+    )]
+    UnsupportedFormat {
+        path: String,
+        found: String,
+        supported: u32,
+    },
+    /// The file is damaged; it is left as it is.
+    #[error("store at {path} is corrupt: {detail}; nothing was changed")]
+    Corrupt { path: String, detail: String },
+    /// Another process holds the database open.
+    #[error("store at {path} is locked by another process (is another `kev run` using it?)")]
+    Locked { path: String },
+    #[error("store I/O error at {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A stored record could not be decoded.
+    #[error("store record {key} could not be decoded: {detail}")]
+    Decode { key: String, detail: String },
+    /// Any other failure of the backend.
+    #[error("store backend error: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    /// Errors that are the user's to fix (wrong file, newer format, locked), which the
+    /// binary maps to exit code 2, as opposed to runtime failures.
+    pub fn is_usage_error(&self) -> bool {
+        matches!(
+            self,
+            Self::UnsupportedFormat { .. } | Self::Corrupt { .. } | Self::Locked { .. }
+        )
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Where a source stands: the position to resume from after a restart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The source's id ([`crate::EventSource::id`]).
+    pub source: String,
+    /// Opaque to the store: a resourceVersion, a replay offset, a consumer sequence…
+    pub position: String,
+}
+
+/// An event in the log with its sequence number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    /// Monotonic, never reused, starting at 1.
+    pub seq: u64,
+    pub event: Event,
+}
+
+/// What one [`Store::append`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppendOutcome {
+    pub stored: usize,
+    /// Events skipped because their (uid, resourceVersion) was already stored, or
+    /// repeated within the batch.
+    pub duplicates: usize,
+    /// The last sequence number in the log after this append (0: empty log).
+    pub last_seq: u64,
+}
+
+/// How much history to keep. `None` means no limit of that kind.
+///
+/// The soft limits (`max_age`, `max_events`, `max_bytes`) never remove an event that a
+/// route has not delivered yet; the hard caps do, and count what they evicted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Retention {
+    pub max_age: Option<Duration>,
+    pub max_events: Option<u64>,
+    pub max_bytes: Option<u64>,
+    pub hard_max_events: Option<u64>,
+    pub hard_max_bytes: Option<u64>,
+}
+
+/// What one [`Store::compact`] step removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CompactOutcome {
+    pub removed: u64,
+    /// Of `removed`, those some route had not delivered (only under a hard cap).
+    pub evicted_undelivered: u64,
+    /// True when the step stopped at its bound and more is left to remove.
+    pub more: bool,
+}
+
+/// Size of the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub events: u64,
+    /// Bytes of the encoded events (not of the file).
+    pub bytes: u64,
+    pub first_seq: u64,
+    pub last_seq: u64,
+}
+
+/// A delivery that failed for good, kept for `kev query --dead-letter`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub route: String,
+    pub sink: String,
+    pub seq: u64,
+    pub error: String,
+    pub at: Timestamp,
+    pub event: Event,
+}
+
+/// kev's durable log. Implementations: [`MemoryStore`] here, redb and sled in their crates.
+///
+/// All methods are synchronous: the embedded databases are, and the pipeline calls them
+/// from blocking tasks. Every implementation must pass `kev_core::testkit::store`.
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Appends the events not stored yet (dedup by idempotency key, also within `batch`)
+    /// and sets `checkpoint`, atomically: after a crash either both are there or neither.
+    fn append(&self, batch: &[Event], checkpoint: Option<&Checkpoint>) -> Result<AppendOutcome>;
+
+    /// The checkpoint last written for `source`.
+    fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>>;
+
+    /// Up to `limit` events with `seq >= from`, in sequence order.
+    fn read_log(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>>;
+
+    /// The last sequence number assigned (0 when nothing was ever stored).
+    fn last_seq(&self) -> Result<u64>;
+
+    /// The last sequence number `route` has fully handled (0: nothing yet).
+    fn cursor(&self, route: &str) -> Result<u64>;
+
+    /// Persists `route`'s cursor; called only after its sinks acknowledged up to `seq`.
+    fn commit_cursor(&self, route: &str, seq: u64) -> Result<()>;
+
+    /// Routes that have a cursor, with it.
+    fn cursors(&self) -> Result<Vec<(String, u64)>>;
+
+    /// Events matching `query`.
+    fn query(&self, query: &Query) -> Result<Vec<StoredEvent>>;
+
+    /// One bounded retention step: removes at most `max_remove` events.
+    fn compact(
+        &self,
+        retention: &Retention,
+        now: Timestamp,
+        max_remove: u64,
+    ) -> Result<CompactOutcome>;
+
+    fn stats(&self) -> Result<StoreStats>;
+
+    /// Records a delivery that failed for good.
+    fn dead_letter(&self, letter: &DeadLetter) -> Result<()>;
+
+    /// Dead letters, oldest first, of one route or all.
+    fn dead_letters(&self, route: Option<&str>, limit: usize) -> Result<Vec<DeadLetter>>;
+
+    /// Small durable state (cooldowns, remediation records), by namespace and key.
+    fn get_state(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>>;
+
+    fn put_state(&self, namespace: &str, key: &str, value: &[u8]) -> Result<()>;
+}
