@@ -13,6 +13,7 @@
 //! within [`PipelineConfig::drain_timeout`].
 
 mod backoff;
+mod compactor;
 mod ingest;
 mod route;
 
@@ -28,6 +29,7 @@ use crate::source::{EventSource, SourceError};
 use crate::store::{Store, StoreError};
 
 pub use backoff::Backoff;
+pub use compactor::{CompactorConfig, compact_round, run_compactor};
 pub use route::{Route, RouteReport, SinkPolicy};
 
 /// Errors that stop the pipeline.
@@ -89,6 +91,7 @@ pub struct Pipeline {
     store: Arc<dyn Store>,
     routes: Vec<Route>,
     config: PipelineConfig,
+    compactor: Option<CompactorConfig>,
 }
 
 impl Pipeline {
@@ -104,6 +107,7 @@ impl Pipeline {
             store,
             routes: Vec::new(),
             config: PipelineConfig::default(),
+            compactor: None,
         }
     }
 
@@ -126,6 +130,13 @@ impl Pipeline {
         self
     }
 
+    /// Applies retention in the background while the pipeline runs.
+    #[must_use]
+    pub fn compactor(mut self, config: CompactorConfig) -> Self {
+        self.compactor = Some(config);
+        self
+    }
+
     /// Runs until the source ends or `shutdown` is cancelled, then drains the routes.
     pub async fn run(self, shutdown: CancellationToken) -> Result<PipelineReport, PipelineError> {
         let Self {
@@ -135,6 +146,7 @@ impl Pipeline {
             store,
             routes,
             config,
+            compactor,
         } = self;
         let checkpoint = blocking(&store, {
             let id = source.id().to_owned();
@@ -147,6 +159,10 @@ impl Pipeline {
         let (seq_tx, seq_rx) = watch::channel(last_seq);
         let ingest_done = CancellationToken::new();
         let drain_deadline = CancellationToken::new();
+
+        let compactor_stop = CancellationToken::new();
+        let compactor_task = compactor
+            .map(|c| tokio::spawn(run_compactor(Arc::clone(&store), c, compactor_stop.clone())));
 
         let mut route_tasks = tokio::task::JoinSet::new();
         for route in routes {
@@ -189,6 +205,10 @@ impl Pipeline {
             }
         }
         deadline.abort();
+        compactor_stop.cancel();
+        if let Some(task) = compactor_task {
+            let _ = task.await;
+        }
         report.routes.sort_by(|a, b| a.route.cmp(&b.route));
 
         let ingest_report = ingest_result?;

@@ -1,0 +1,88 @@
+//! The retention task: calls [`Store::compact`] in bounded steps, in the background.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::blocking;
+use crate::metrics as m;
+use crate::store::{Retention, Store, StoreError};
+
+/// When and how much to compact.
+#[derive(Debug, Clone)]
+pub struct CompactorConfig {
+    pub retention: Retention,
+    /// Time between compaction rounds.
+    pub interval: Duration,
+    /// Events removed per step; a round takes steps until nothing is left to remove,
+    /// letting appends in between.
+    pub step: u64,
+}
+
+impl Default for CompactorConfig {
+    fn default() -> Self {
+        Self {
+            retention: Retention::default(),
+            interval: Duration::from_secs(60),
+            step: 10_000,
+        }
+    }
+}
+
+/// One compaction round: steps until the store is within its retention. Returns the
+/// number of events removed. Also refreshes the store size gauges.
+pub async fn compact_round(
+    store: &Arc<dyn Store>,
+    config: &CompactorConfig,
+) -> Result<u64, StoreError> {
+    let mut removed = 0;
+    loop {
+        let retention = config.retention.clone();
+        let step = config.step.max(1);
+        let out = blocking(store, move |s| {
+            s.compact(&retention, jiff::Timestamp::now(), step)
+        })
+        .await?;
+        removed += out.removed;
+        metrics::counter!(m::STORE_COMPACTED_TOTAL).increment(out.removed);
+        if out.evicted_undelivered > 0 {
+            tracing::warn!(
+                count = out.evicted_undelivered,
+                "hard size cap reached: evicted events that a route had not delivered"
+            );
+            metrics::counter!(m::STORE_EVICTED_UNDELIVERED_TOTAL)
+                .increment(out.evicted_undelivered);
+        }
+        if !out.more {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let stats = blocking(store, |s| s.stats()).await?;
+    metrics::gauge!(m::STORE_EVENTS).set(stats.events as f64);
+    metrics::gauge!(m::STORE_BYTES).set(stats.bytes as f64);
+    Ok(removed)
+}
+
+/// Runs compaction rounds every `interval` until `shutdown`. A failed round is logged
+/// and tried again next time: retention must not stop ingestion.
+pub async fn run_compactor(
+    store: Arc<dyn Store>,
+    config: CompactorConfig,
+    shutdown: CancellationToken,
+) {
+    let mut ticker = tokio::time::interval(config.interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        match compact_round(&store, &config).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::debug!(removed, "retention removed old events"),
+            Err(e) => tracing::error!(error = %e, "compaction failed; retrying next round"),
+        }
+    }
+}
