@@ -1,5 +1,6 @@
 //! The pipeline driver end to end on the memory store: batching with checkpoints,
 //! cursors committed only after acknowledgement, retries, dead letters, isolation.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a panic is a failed test
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
