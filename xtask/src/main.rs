@@ -1,1 +1,43 @@
-fn main() {}
+//! `cargo xtask`: developer tasks for kev.
+//!
+//! - `cargo xtask bench [FILTER]`: runs every criterion benchmark of the workspace and
+//!   prints one table (mean time per iteration and throughput).
+
+mod bench;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the criterion benchmarks of every crate and print one table.
+    Bench {
+        /// Only benchmarks whose id contains this text.
+        filter: Option<String>,
+        /// Print the table of the last run without running anything.
+        #[arg(long)]
+        no_run: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Bench { filter, no_run } => bench::run(filter.as_deref(), no_run),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,29 @@
-fn main() {}
+//! `kev`: keep, query and forward Kubernetes Events.
+//!
+//! A thin binary: parse the command line, run one command, map the outcome to an exit
+//! code (0 ok, 1 runtime failure, 2 bad usage or config). A closed stdout (`kev query |
+//! head`) is success.
+
+mod assemble;
+mod cli;
+mod commands;
+mod config;
+mod exit;
+mod logging;
+mod server;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    if let Err(e) = logging::init(&cli.log) {
+        eprintln!("kev: {e:#}");
+        return exit::USAGE;
+    }
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(e) => exit::report(&e),
+    }
+}

@@ -1,0 +1,159 @@
+//! `kev run` / `kev replay`: the daemon.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use kev_core::pipeline::CompactorConfig;
+use tokio_util::sync::CancellationToken;
+
+use crate::assemble;
+use crate::cli::RunArgs;
+use crate::config::{ConfigErrors, RawConfig, SourceConfig};
+use crate::exit::UsageError;
+use crate::server;
+
+pub fn run(args: RunArgs, replay: Option<String>) -> anyhow::Result<ExitCode> {
+    let mut config = match &args.config {
+        Some(path) => RawConfig::load(path, std::env::vars())?,
+        None => RawConfig::from_env(std::env::vars())?,
+    };
+    apply_flags(&mut config, &args, replay)?;
+    let errors = config.validate();
+    if !errors.is_empty() {
+        let origin = args.config.as_ref().map_or_else(|| "(flags)".into(), |p| p.display().to_string());
+        return Err(ConfigErrors { origin, errors }.into());
+    }
+    super::runtime()?.block_on(run_pipeline(config, args))
+}
+
+/// Command-line flags win over the config file and the environment.
+fn apply_flags(config: &mut RawConfig, args: &RunArgs, replay: Option<String>) -> anyhow::Result<()> {
+    let source = replay.map(|path| format!("replay:{path}")).or_else(|| args.source.clone());
+    if let Some(spec) = source {
+        config.source = parse_source(&spec, args.context.as_deref())?;
+    } else if let Some(context) = &args.context {
+        set_context(&mut config.source, context)?;
+    }
+    if let Some(store) = args.store {
+        config.store.r#type = store;
+    }
+    if let Some(path) = &args.store_path {
+        config.store.path.clone_from(path);
+    }
+    if let Some(cluster) = &args.cluster {
+        config.cluster.clone_from(cluster);
+    }
+    match args.listen.as_deref() {
+        Some("off") => config.server.enabled = false,
+        Some(listen) => {
+            config.server.enabled = true;
+            config.server.listen = listen.to_owned();
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+fn parse_source(spec: &str, context: Option<&str>) -> anyhow::Result<SourceConfig> {
+    if let Some(path) = spec.strip_prefix("replay:") {
+        if context.is_some() {
+            return Err(UsageError("--context goes with --source kube, not a replay".into()).into());
+        }
+        return Ok(SourceConfig::Replay { path: path.to_owned() });
+    }
+    #[cfg(feature = "kube")]
+    if spec == "kube" {
+        let mut source = SourceConfig::Kube(Default::default());
+        if let Some(context) = context {
+            set_context(&mut source, context)?;
+        }
+        return Ok(source);
+    }
+    Err(UsageError(format!(
+        "--source {spec:?}: expected `kube` or `replay:PATH` (`replay:-` for stdin){}",
+        if cfg!(feature = "kube") { "" } else { "; this kev was built without the `kube` feature" }
+    ))
+    .into())
+}
+
+fn set_context(source: &mut SourceConfig, context: &str) -> anyhow::Result<()> {
+    match source {
+        #[cfg(feature = "kube")]
+        SourceConfig::Kube(kube) => {
+            kube.context = Some(context.to_owned());
+            Ok(())
+        }
+        _ => Err(UsageError("--context goes with --source kube".into()).into()),
+    }
+}
+
+async fn run_pipeline(config: RawConfig, _args: RunArgs) -> anyhow::Result<ExitCode> {
+    let metrics = server::install_metrics()?;
+    let shutdown = CancellationToken::new();
+    spawn_signal_handler(shutdown.clone());
+
+    let parts = assemble::assemble(&config).await?;
+    let server_stop = CancellationToken::new();
+    let server = if config.server.enabled {
+        let listen: SocketAddr = config.server.listen.parse()?;
+        Some(server::serve(listen, metrics, parts.readiness, server_stop.clone()).await?)
+    } else {
+        None
+    };
+
+    let pipeline = parts.pipeline.compactor(CompactorConfig {
+        retention: config.store.retention.to_retention(),
+        interval: config.store.compaction_interval,
+        ..CompactorConfig::default()
+    });
+    let report = pipeline.run(shutdown).await?;
+    tracing::info!(
+        received = report.received,
+        stored = report.stored,
+        duplicates = report.duplicates,
+        normalize_errors = report.normalize_errors,
+        filtered = report.filtered,
+        "pipeline stopped"
+    );
+    for route in &report.routes {
+        tracing::info!(
+            route = %route.route,
+            delivered = route.delivered,
+            limited = route.limited,
+            suppressed = route.suppressed,
+            dead_lettered = route.dead_lettered,
+            cursor = route.cursor,
+            "route stopped"
+        );
+    }
+    server_stop.cancel();
+    if let Some(server) = server {
+        let _ = server.await;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SIGINT or SIGTERM starts a graceful shutdown; a second one exits at once.
+fn spawn_signal_handler(shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                return;
+            }
+        };
+        for round in 0..2 {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            if round == 0 {
+                tracing::info!("shutting down: storing the batch in hand and draining routes (signal again to exit now)");
+                shutdown.cancel();
+            } else {
+                std::process::exit(130);
+            }
+        }
+    });
+}

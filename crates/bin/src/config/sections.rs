@@ -1,0 +1,321 @@
+//! The sections of the config file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kev_core::config::{ConfigError, duration, opt_duration};
+use kev_core::{FilterConfig, NormalizeConfig, RateLimitConfig, RuleConfig};
+use serde::Deserialize;
+
+/// The whole config file. Every section is optional; see `docs/config.md`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    /// Cluster name stamped on every event (fleet queries filter on it). Default: empty.
+    pub cluster: String,
+    /// Where events come from. Default: the Kubernetes API of the current context.
+    pub source: SourceConfig,
+    /// Where history is kept. Default: redb at `./kev-data`.
+    pub store: StoreConfig,
+    /// Message size limit and secret redaction.
+    pub normalize: NormalizeConfig,
+    /// Which events are stored at all (`match` / `drop` rules). Default: all.
+    pub filter: FilterConfig,
+    /// Batching of the ingest side.
+    pub pipeline: PipelineSection,
+    /// Where stored events are delivered. None: every stored event is printed on stdout.
+    pub routes: Vec<RouteConfig>,
+    /// The HTTP listener for `/metrics`, `/healthz`, `/readyz`.
+    pub server: ServerConfig,
+}
+
+/// `source:` — `type: kube | replay`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SourceConfig {
+    /// Watch Events through the Kubernetes API.
+    #[cfg(feature = "kube")]
+    Kube(kev_kube_source::KubeSourceConfig),
+    /// Read a file (`path: events.json`) or standard input (`path: "-"`) once.
+    Replay {
+        /// File to read, or `-` for standard input.
+        path: String,
+    },
+}
+
+impl Default for SourceConfig {
+    fn default() -> Self {
+        #[cfg(feature = "kube")]
+        return Self::Kube(kev_kube_source::KubeSourceConfig::default());
+        #[cfg(not(feature = "kube"))]
+        return Self::Replay { path: "-".into() };
+    }
+}
+
+/// `store.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreType {
+    /// Embedded redb database (the default).
+    Redb,
+    /// Embedded sled database (needs the `sled` feature).
+    Sled,
+    /// In memory only: lost at exit.
+    Memory,
+}
+
+/// `store:`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `redb` (default), `sled` or `memory`.
+    pub r#type: StoreType,
+    /// Directory of the database. Default `./kev-data`.
+    pub path: PathBuf,
+    pub retention: RetentionConfig,
+    /// Time between retention rounds. Default `1m`.
+    #[serde(deserialize_with = "duration")]
+    pub compaction_interval: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            r#type: StoreType::Redb,
+            path: PathBuf::from("./kev-data"),
+            retention: RetentionConfig::default(),
+            compaction_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// `store.retention:` soft limits keep what a route has not delivered; hard caps do not.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Events older than this go. Default `7d`.
+    #[serde(deserialize_with = "opt_duration")]
+    pub max_age: Option<Duration>,
+    /// At most this many events are kept. Default: no limit.
+    pub max_events: Option<u64>,
+    /// At most this many bytes of encoded events. Default: no limit.
+    pub max_bytes: Option<u64>,
+    /// Hard cap: beyond it the oldest go even if undelivered (counted in
+    /// `kev_store_evicted_undelivered_total`). Default: no cap.
+    pub hard_max_events: Option<u64>,
+    /// Hard cap on bytes, as `hard_max_events`.
+    pub hard_max_bytes: Option<u64>,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            max_age: Some(Duration::from_secs(7 * 86_400)),
+            max_events: None,
+            max_bytes: None,
+            hard_max_events: None,
+            hard_max_bytes: None,
+        }
+    }
+}
+
+impl RetentionConfig {
+    pub fn to_retention(&self) -> kev_core::Retention {
+        kev_core::Retention {
+            max_age: self.max_age,
+            max_events: self.max_events,
+            max_bytes: self.max_bytes,
+            hard_max_events: self.hard_max_events,
+            hard_max_bytes: self.hard_max_bytes,
+        }
+    }
+}
+
+/// `pipeline:`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineSection {
+    /// Events per store transaction. Default 500.
+    pub batch_max_events: usize,
+    /// How long a partial batch waits before it is stored. Default `50ms`.
+    #[serde(deserialize_with = "duration")]
+    pub batch_max_delay: Duration,
+    /// How long routes may take at shutdown to deliver what is stored. Default `30s`.
+    #[serde(deserialize_with = "duration")]
+    pub drain_timeout: Duration,
+}
+
+impl Default for PipelineSection {
+    fn default() -> Self {
+        let d = kev_core::pipeline::PipelineConfig::default();
+        Self { batch_max_events: d.batch_max_events, batch_max_delay: d.batch_max_delay, drain_timeout: d.drain_timeout }
+    }
+}
+
+/// `routes[]`: filter → rate limit → sinks, from the store log at the route's own cursor.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Unique name; also the route's cursor key and its `route` metric label.
+    pub name: String,
+    /// Rules an event must match (any of them) to take this route. Empty: all events.
+    #[serde(default, rename = "match")]
+    pub r#match: Vec<RuleConfig>,
+    /// Rules that drop an event from this route (any of them).
+    #[serde(default)]
+    pub drop: Vec<RuleConfig>,
+    /// Per-key token bucket, cooldown and global cap. Default: no limit.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitConfig>,
+    /// Events per delivery and how long a partial batch waits.
+    #[serde(default)]
+    pub batch: BatchConfig,
+    /// Backoff of retryable failures.
+    #[serde(default)]
+    pub retry: RetryConfig,
+    /// Where this route delivers; every sink acknowledges before the cursor moves.
+    pub sinks: Vec<crate::assemble::SinkConfig>,
+}
+
+impl RouteConfig {
+    pub fn filter_config(&self) -> FilterConfig {
+        FilterConfig { r#match: self.r#match.clone(), drop: self.drop.clone() }
+    }
+}
+
+/// `routes[].batch:`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchConfig {
+    /// Events per delivery. Default 100.
+    pub max_events: usize,
+    /// How long a partial batch waits for more events. Default `0s` (send at once).
+    #[serde(deserialize_with = "duration")]
+    pub max_delay: Duration,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        let d = kev_core::pipeline::SinkPolicy::default();
+        Self { max_events: d.max_events, max_delay: d.max_delay }
+    }
+}
+
+/// `routes[].retry:`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// First delay after a retryable failure. Default `200ms`.
+    #[serde(deserialize_with = "duration")]
+    pub initial: Duration,
+    /// Delays double up to this. Default `30s`.
+    #[serde(deserialize_with = "duration")]
+    pub max: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        let d = kev_core::pipeline::SinkPolicy::default();
+        Self { initial: d.retry_initial, max: d.retry_max }
+    }
+}
+
+/// `server:`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address of `/metrics`, `/healthz`, `/readyz`. Default `0.0.0.0:9464`.
+    pub listen: String,
+    /// Set false to run without the HTTP listener.
+    pub enabled: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self { listen: "0.0.0.0:9464".into(), enabled: true }
+    }
+}
+
+impl RawConfig {
+    /// Checks everything that can be checked without IO; every error names its field.
+    pub fn validate(&self) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        if let Err(e) = kev_core::DefaultNormalizer::new(&self.normalize) {
+            errors.push(e.within("normalize"));
+        }
+        if let Err(e) = kev_core::SelectorFilter::compile(&self.filter) {
+            errors.push(e.within("filter"));
+        }
+        if self.pipeline.batch_max_events == 0 {
+            errors.push(ConfigError::new("pipeline.batch_max_events", "must be at least 1"));
+        }
+        if self.store.path.as_os_str().is_empty() && self.store.r#type != StoreType::Memory {
+            errors.push(ConfigError::new("store.path", "must not be empty"));
+        }
+        if self.server.enabled && self.server.listen.parse::<SocketAddr>().is_err() {
+            errors.push(ConfigError::new(
+                "server.listen",
+                format!("{:?} is not an address like 0.0.0.0:9464", self.server.listen),
+            ));
+        }
+        if let SourceConfig::Replay { path } = &self.source
+            && path.is_empty()
+        {
+            errors.push(ConfigError::new("source.path", "must name a file or `-` for stdin"));
+        }
+        #[cfg(feature = "kube")]
+        if let SourceConfig::Kube(kube) = &self.source
+            && let Err(e) = kube.validate()
+        {
+            errors.push(e.within("source"));
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, route) in self.routes.iter().enumerate() {
+            let at = format!("routes[{i}]");
+            errors.extend(route.validate().into_iter().map(|e| e.within(&at)));
+            if !names.insert(route.name.as_str()) {
+                errors.push(ConfigError::new(format!("{at}.name"), format!("duplicate route name {:?}", route.name)));
+            }
+        }
+        errors
+    }
+}
+
+impl RouteConfig {
+    fn validate(&self) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 63
+            && self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !name_ok {
+            errors.push(ConfigError::new(
+                "name",
+                format!("{:?}: use 1 to 63 letters, digits, `-` or `_`", self.name),
+            ));
+        }
+        if let Err(e) = kev_core::SelectorFilter::compile(&self.filter_config()) {
+            errors.push(e);
+        }
+        if let Some(limit) = &self.rate_limit
+            && let Err(e) = limit.validate()
+        {
+            errors.push(e.within("rate_limit"));
+        }
+        if self.batch.max_events == 0 {
+            errors.push(ConfigError::new("batch.max_events", "must be at least 1"));
+        }
+        if self.retry.initial.is_zero() || self.retry.max < self.retry.initial {
+            errors.push(ConfigError::new("retry", "need 0 < initial <= max"));
+        }
+        if self.sinks.is_empty() {
+            errors.push(ConfigError::new("sinks", "a route needs at least one sink"));
+        }
+        for (i, sink) in self.sinks.iter().enumerate() {
+            if let Err(e) = sink.validate() {
+                errors.push(e.within(&format!("sinks[{i}]")));
+            }
+        }
+        errors
+    }
+}
