@@ -30,6 +30,12 @@ pub enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Stored events, like `kubectl get events`, with filters.
+    Query(crate::commands::QueryArgs),
+    /// The last stored events, then new ones as they are stored.
+    Tail(crate::commands::TailArgs),
+    /// Top reasons, top objects and events per hour.
+    Stats(crate::commands::StatsArgs),
     /// Validate a config file without starting; names the path of every bad field.
     CheckConfig {
         /// The YAML config file.
@@ -62,4 +68,7 @@ pub struct RunArgs {
     /// Address of /metrics, /healthz and /readyz (`off` to disable).
     #[arg(long)]
     pub listen: Option<String>,
+    /// Address of the local read API used by `kev query` while this runs (`off` to disable).
+    #[arg(long)]
+    pub api_listen: Option<String>,
 }

@@ -4,12 +4,15 @@
 //! code (0 ok, 1 runtime failure, 2 bad usage or config). A closed stdout (`kev query |
 //! head`) is success.
 
+mod api;
 mod assemble;
 mod cli;
 mod commands;
 mod config;
 mod exit;
 mod logging;
+mod query;
+mod render;
 mod server;
 
 use std::process::ExitCode;

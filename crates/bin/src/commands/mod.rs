@@ -1,7 +1,15 @@
 //! One module per subcommand; [`run`] dispatches.
 
 mod check_config;
+mod query;
 mod run;
+mod stats;
+mod store_args;
+mod tail;
+
+pub use query::QueryArgs;
+pub use stats::StatsArgs;
+pub use tail::TailArgs;
 
 use std::process::ExitCode;
 
@@ -11,6 +19,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args, None),
         Command::Replay { file, run: args } => run::run(args, Some(file)),
+        Command::Query(args) => query::query(args),
+        Command::Tail(args) => tail::tail(args),
+        Command::Stats(args) => stats::stats(args),
         Command::CheckConfig { file } => check_config::check_config(&file),
     }
 }

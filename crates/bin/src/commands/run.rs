@@ -51,6 +51,9 @@ fn apply_flags(config: &mut RawConfig, args: &RunArgs, replay: Option<String>) -
         }
         None => {}
     }
+    if let Some(api) = &args.api_listen {
+        config.server.api_listen.clone_from(api);
+    }
     Ok(())
 }
 
@@ -94,12 +97,15 @@ async fn run_pipeline(config: RawConfig, _args: RunArgs) -> anyhow::Result<ExitC
 
     let parts = assemble::assemble(&config).await?;
     let server_stop = CancellationToken::new();
-    let server = if config.server.enabled {
+    let mut servers = Vec::new();
+    if config.server.enabled {
         let listen: SocketAddr = config.server.listen.parse()?;
-        Some(server::serve(listen, metrics, parts.readiness, server_stop.clone()).await?)
-    } else {
-        None
-    };
+        servers.push(server::serve(listen, metrics, parts.readiness, server_stop.clone()).await?);
+    }
+    if config.server.api_enabled() {
+        let listen: SocketAddr = config.server.api_listen.parse()?;
+        servers.push(crate::api::serve(listen, parts.store.clone(), server_stop.clone()).await?);
+    }
 
     let pipeline = parts.pipeline.compactor(CompactorConfig {
         retention: config.store.retention.to_retention(),
@@ -127,7 +133,7 @@ async fn run_pipeline(config: RawConfig, _args: RunArgs) -> anyhow::Result<ExitC
         );
     }
     server_stop.cancel();
-    if let Some(server) = server {
+    for server in servers {
         let _ = server.await;
     }
     Ok(ExitCode::SUCCESS)

@@ -229,11 +229,30 @@ pub struct ServerConfig {
     pub listen: String,
     /// Set false to run without the HTTP listener.
     pub enabled: bool,
+    /// Address of the local read API (`/api/v1/events`, `/log`, `/stats`,
+    /// `/dead-letters`) that `kev query`/`tail`/`stats` use while `kev run` holds the
+    /// store. Loopback by default: it serves event history, so it is not exposed with
+    /// the metrics. `off` disables it.
+    pub api_listen: String,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { listen: "0.0.0.0:9464".into(), enabled: true }
+        Self { listen: "0.0.0.0:9464".into(), enabled: true, api_listen: "127.0.0.1:9465".into() }
+    }
+}
+
+impl ServerConfig {
+    pub fn api_enabled(&self) -> bool {
+        self.api_listen != "off"
+    }
+
+    /// Where a local client reaches the API (an unspecified bind address means loopback).
+    pub fn api_connect_address(&self) -> String {
+        match self.api_listen.parse::<SocketAddr>() {
+            Ok(addr) if addr.ip().is_unspecified() => format!("127.0.0.1:{}", addr.port()),
+            _ => self.api_listen.clone(),
+        }
     }
 }
 
@@ -257,6 +276,12 @@ impl RawConfig {
             errors.push(ConfigError::new(
                 "server.listen",
                 format!("{:?} is not an address like 0.0.0.0:9464", self.server.listen),
+            ));
+        }
+        if self.server.api_enabled() && self.server.api_listen.parse::<SocketAddr>().is_err() {
+            errors.push(ConfigError::new(
+                "server.api_listen",
+                format!("{:?} is not an address like 127.0.0.1:9465, or `off`", self.server.api_listen),
             ));
         }
         if let SourceConfig::Replay { path } = &self.source

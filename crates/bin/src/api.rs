@@ -1,0 +1,102 @@
+//! The local read API of a running `kev run`, for `kev query`/`tail`/`stats` while the
+//! daemon holds the store: `/api/v1/events`, `/api/v1/log`, `/api/v1/stats`,
+//! `/api/v1/dead-letters`. JSON answers; bad parameters answer 400 with the reason.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use kev_core::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::query::QueryParams;
+use crate::query::access::{DeadLetterRequest, LogRequest, StatsResponse};
+
+/// Largest page one request may ask for: bounds the daemon's memory per request.
+const MAX_PAGE: usize = 10_000;
+
+/// Binds `listen` and serves the API until `shutdown`.
+pub async fn serve(
+    listen: SocketAddr,
+    store: Arc<dyn Store>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (server.api_listen)"))?;
+    let app = Router::new()
+        .route("/api/v1/events", get(events))
+        .route("/api/v1/log", get(log))
+        .route("/api/v1/stats", get(stats))
+        .route("/api/v1/dead-letters", get(dead_letters))
+        .with_state(store);
+    tracing::info!(%listen, "serving the read API");
+    Ok(tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "read API listener failed");
+        }
+    }))
+}
+
+struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, self.1).into_response()
+    }
+}
+
+impl From<kev_core::StoreError> for ApiError {
+    fn from(e: kev_core::StoreError) -> Self {
+        Self(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    }
+}
+
+async fn on_store<T: Send + 'static>(
+    store: &Arc<dyn Store>,
+    f: impl FnOnce(&dyn Store) -> Result<T, kev_core::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(ApiError::from)
+}
+
+async fn events(
+    State(store): State<Arc<dyn Store>>,
+    Query(params): Query<QueryParams>,
+) -> Result<axum::Json<Vec<kev_core::StoredEvent>>, ApiError> {
+    let mut query = params.to_query(jiff::Timestamp::now()).map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.0))?;
+    query.limit = Some(query.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE));
+    Ok(axum::Json(on_store(&store, move |s| s.query(&query)).await?))
+}
+
+async fn log(
+    State(store): State<Arc<dyn Store>>,
+    Query(req): Query<LogRequest>,
+) -> Result<axum::Json<Vec<kev_core::StoredEvent>>, ApiError> {
+    let limit = req.limit.min(MAX_PAGE);
+    Ok(axum::Json(on_store(&store, move |s| s.read_log(req.from, limit)).await?))
+}
+
+async fn stats(State(store): State<Arc<dyn Store>>) -> Result<axum::Json<StatsResponse>, ApiError> {
+    let s = on_store(&store, |s| s.stats()).await?;
+    Ok(axum::Json(StatsResponse { events: s.events, bytes: s.bytes, first_seq: s.first_seq, last_seq: s.last_seq }))
+}
+
+async fn dead_letters(
+    State(store): State<Arc<dyn Store>>,
+    Query(req): Query<DeadLetterRequest>,
+) -> Result<axum::Json<Vec<kev_core::DeadLetter>>, ApiError> {
+    let limit = req.limit.min(MAX_PAGE);
+    Ok(axum::Json(on_store(&store, move |s| s.dead_letters(req.route.as_deref(), limit)).await?))
+}

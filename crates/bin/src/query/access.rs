@@ -1,0 +1,131 @@
+//! How the read commands reach the history: the store file itself, or — when a running
+//! `kev run` holds the database lock — that daemon's local API (`server.api_listen`).
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use kev_core::{DeadLetter, Store, StoreError, StoredEvent};
+use serde::{Deserialize, Serialize};
+
+use super::params::QueryParams;
+use crate::config::RawConfig;
+
+/// The history, read directly or through the daemon.
+#[derive(Debug)]
+pub enum Access {
+    Direct(Arc<dyn Store>),
+    Daemon { client: reqwest::Client, base: String },
+}
+
+impl Access {
+    /// Opens the configured store; if another process holds it, uses that process's API.
+    /// `server` forces the API at that base URL.
+    pub async fn open(config: &RawConfig, server: Option<&str>) -> anyhow::Result<Self> {
+        if let Some(base) = server {
+            return Ok(Self::daemon(base));
+        }
+        match crate::assemble::open_store(&config.store) {
+            Ok(store) => Ok(Self::Direct(store)),
+            Err(StoreError::Locked { path }) if config.server.api_enabled() => {
+                let base = format!("http://{}", config.server.api_connect_address());
+                tracing::info!(%path, %base, "the store is in use by a running kev; asking it through its API");
+                Ok(Self::daemon(&base))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn daemon(base: &str) -> Self {
+        Self::Daemon { client: reqwest::Client::new(), base: base.trim_end_matches('/').to_owned() }
+    }
+
+    pub async fn query(&self, request: &QueryParams) -> anyhow::Result<Vec<StoredEvent>> {
+        match self {
+            Self::Direct(store) => {
+                let query = request.to_query(jiff::Timestamp::now())?;
+                let store = Arc::clone(store);
+                Ok(tokio::task::spawn_blocking(move || store.query(&query)).await??)
+            }
+            Self::Daemon { client, base } => get(client, &format!("{base}/api/v1/events"), request).await,
+        }
+    }
+
+    pub async fn read_log(&self, from: u64, limit: usize) -> anyhow::Result<Vec<StoredEvent>> {
+        match self {
+            Self::Direct(store) => {
+                let store = Arc::clone(store);
+                Ok(tokio::task::spawn_blocking(move || store.read_log(from, limit)).await??)
+            }
+            Self::Daemon { client, base } => {
+                get(client, &format!("{base}/api/v1/log"), &LogRequest { from, limit }).await
+            }
+        }
+    }
+
+    pub async fn last_seq(&self) -> anyhow::Result<u64> {
+        match self {
+            Self::Direct(store) => {
+                let store = Arc::clone(store);
+                Ok(tokio::task::spawn_blocking(move || store.last_seq()).await??)
+            }
+            Self::Daemon { client, base } => {
+                let stats: StatsResponse = get(client, &format!("{base}/api/v1/stats"), &()).await?;
+                Ok(stats.last_seq)
+            }
+        }
+    }
+
+    pub async fn dead_letters(&self, route: Option<String>, limit: usize) -> anyhow::Result<Vec<DeadLetter>> {
+        match self {
+            Self::Direct(store) => {
+                let store = Arc::clone(store);
+                Ok(tokio::task::spawn_blocking(move || store.dead_letters(route.as_deref(), limit)).await??)
+            }
+            Self::Daemon { client, base } => {
+                get(client, &format!("{base}/api/v1/dead-letters"), &DeadLetterRequest { route, limit }).await
+            }
+        }
+    }
+}
+
+/// `/api/v1/log` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogRequest {
+    pub from: u64,
+    pub limit: usize,
+}
+
+/// `/api/v1/dead-letters` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeadLetterRequest {
+    pub route: Option<String>,
+    pub limit: usize,
+}
+
+/// `/api/v1/stats` answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatsResponse {
+    pub events: u64,
+    pub bytes: u64,
+    pub first_seq: u64,
+    pub last_seq: u64,
+}
+
+async fn get<Q: Serialize + ?Sized, T: for<'de> Deserialize<'de>>(
+    client: &reqwest::Client,
+    url: &str,
+    query: &Q,
+) -> anyhow::Result<T> {
+    let response = client
+        .get(url)
+        .query(query)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the running kev at {url}"))?;
+    let status = response.status();
+    if !status.is_success() {
+        let body = response.text().await.unwrap_or_default();
+        anyhow::bail!("{url}: {status}: {}", body.trim());
+    }
+    response.json().await.with_context(|| format!("{url}: unexpected answer"))
+}

@@ -1,0 +1,7 @@
+//! The read side: `kev query`, `kev tail`, `kev stats` and the daemon API they fall back to.
+
+pub mod access;
+pub mod params;
+
+pub use access::Access;
+pub use params::QueryParams;
