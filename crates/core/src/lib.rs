@@ -20,9 +20,12 @@ pub mod source;
 pub mod store;
 
 pub use event::{Event, EventType, IdempotencyKey, ObjectRef};
-pub use filter::Filter;
+pub use filter::{Filter, FilterConfig, RuleConfig, SelectorFilter};
 pub use normalize::{KubeEvent, NormalizeError, Normalizer};
-pub use ratelimit::{Clock, Decision, RateLimiter, SystemClock};
+pub use ratelimit::{
+    Clock, Decision, LimitKey, ManualClock, RateLimitConfig, RateLimiter, SystemClock,
+    TokenBucketLimiter,
+};
 pub use sink::{Sink, SinkError};
 pub use source::{EventSource, RawEvent, SourceError, SourceItem};
 pub use store::{

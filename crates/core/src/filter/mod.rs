@@ -2,6 +2,13 @@
 
 use crate::event::Event;
 
+mod config;
+mod rule;
+mod selector;
+
+pub use config::{FilterConfig, OneOrMany, RuleConfig};
+pub use selector::SelectorFilter;
+
 /// Keeps or drops events. Built once from config; `keep` must be cheap.
 pub trait Filter: Send + Sync + std::fmt::Debug {
     fn keep(&self, event: &Event) -> bool;

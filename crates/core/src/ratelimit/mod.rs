@@ -4,6 +4,16 @@ use std::time::Duration;
 
 use crate::event::Event;
 
+mod clock;
+mod config;
+mod gcra;
+mod key;
+mod token_bucket;
+
+pub use clock::ManualClock;
+pub use config::{LimitKey, RateLimitConfig};
+pub use token_bucket::TokenBucketLimiter;
+
 /// A limiter's answer for one event. The three are told apart in metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Decision {
