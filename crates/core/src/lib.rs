@@ -21,12 +21,13 @@ pub mod store;
 
 pub use event::{Event, EventType, IdempotencyKey, ObjectRef};
 pub use filter::{Filter, FilterConfig, RuleConfig, SelectorFilter};
-pub use normalize::{KubeEvent, NormalizeError, Normalizer};
+pub use normalize::{DefaultNormalizer, KubeEvent, NormalizeConfig, NormalizeError, Normalizer};
 pub use ratelimit::{
     Clock, Decision, LimitKey, ManualClock, RateLimitConfig, RateLimiter, SystemClock,
     TokenBucketLimiter,
 };
 pub use sink::{Sink, SinkError};
+pub use source::replay::ReplaySource;
 pub use source::{EventSource, RawEvent, SourceError, SourceItem};
 pub use store::{
     AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, MemoryStore, Order, Query, Retention,

@@ -1,8 +1,19 @@
-//! The [`Normalizer`] trait: a raw core/v1 or events.k8s.io/v1 Event becomes an [`Event`].
+//! The [`Normalizer`] trait and [`DefaultNormalizer`]: a raw core/v1 or events.k8s.io/v1
+//! Event becomes an [`Event`].
 
+mod config;
+mod default;
+mod identity;
 mod raw;
+mod redact;
+mod time;
+mod truncate;
 
+pub use config::{DEFAULT_PATTERNS, NormalizeConfig};
+pub use default::DefaultNormalizer;
 pub use raw::{KubeEvent, KubeEventSeries, KubeEventSource, KubeMeta, KubeObjectRef};
+pub use redact::{REDACTED, Redactor};
+pub use truncate::truncate_utf8;
 
 use crate::event::Event;
 

@@ -1,5 +1,7 @@
 //! The [`EventSource`] trait and the sources that live in core (file/stdin replay).
 
+pub mod replay;
+
 use async_trait::async_trait;
 
 use crate::event::Event;

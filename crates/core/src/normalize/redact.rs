@@ -1,0 +1,256 @@
+//! [`Redactor`]: replaces secrets in messages with `[REDACTED]`, one `RegexSet` pass
+//! deciding which patterns need to run at all, so clean messages cost one scan.
+
+use regex::{Regex, RegexSet};
+
+use super::config::DEFAULT_PATTERNS;
+use crate::config::ConfigError;
+
+/// What a secret is replaced with.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Names of capture groups that hold the secret start with this; the rest of a match
+/// (`password=`, `Bearer `) is kept so the message stays readable.
+const SECRET_GROUP_PREFIX: &str = "secret";
+
+/// The built-in patterns (`redact: [default]`). `(?-u:\b)` keeps them on the fast DFA.
+const BUILTIN: &[&str] = &[
+    // Authorization: Bearer <token>
+    r"(?i)(?-u:\b)bearer\s+(?P<secret>[A-Za-z0-9\-._~+/]{8,}=*)",
+    // Authorization: Basic <base64>
+    r"(?i)(?-u:\b)authorization\s*[:=]\s*basic\s+(?P<secret>[A-Za-z0-9+/]{4,}=*)",
+    // password=…, token: …, "apiKey": "…", secret='…'
+    r#"(?i)(?-u:\b)(?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key|secret[_-]?key|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|private[_-]?key)["']?\s*[=:]\s*(?:"(?P<secret_dq>[^"]*)"|'(?P<secret_sq>[^']*)'|(?P<secret>[^\s"',;&(){}\[\]]+))"#,
+    // scheme://user:password@host
+    r"(?i)(?-u:\b)[a-z][a-z0-9+.\-]*://[^\s:/@]+:(?P<secret>[^\s@/]+)@",
+    // AWS access key id
+    r"(?-u:\b)(?P<secret>(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16})(?-u:\b)",
+    // JWT: three base64url parts, the header starting with `{"`
+    r"(?-u:\b)(?P<secret>eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",
+    // PEM private key block (also when truncation cut off its end line)
+    r"(?s)-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?P<secret>.*?)(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\z)",
+];
+
+/// One compiled pattern and the indexes of its secret groups (empty: the whole match).
+#[derive(Debug, Clone)]
+struct Pattern {
+    regex: Regex,
+    secret_groups: Vec<usize>,
+}
+
+/// Compiled redaction patterns.
+///
+/// ```
+/// use kev_core::normalize::Redactor;
+/// let r = Redactor::new(&["default".to_string()]).unwrap();
+/// assert_eq!(
+///     r.redact("login with password=hunter2 failed").as_deref(),
+///     Some("login with password=[REDACTED] failed"),
+/// );
+/// assert_eq!(r.redact("Back-off restarting failed container"), None);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Redactor {
+    set: RegexSet,
+    patterns: Vec<Pattern>,
+}
+
+impl Redactor {
+    /// Compiles the `redact` list; an invalid regex is an error naming `redact[i]`.
+    pub fn new(entries: &[String]) -> Result<Self, ConfigError> {
+        let mut sources: Vec<String> = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            if entry == DEFAULT_PATTERNS {
+                sources.extend(BUILTIN.iter().map(|p| (*p).to_owned()));
+                continue;
+            }
+            if let Err(e) = Regex::new(entry) {
+                return Err(ConfigError::new(
+                    format!("redact[{i}]"),
+                    format!("invalid regex: {e}"),
+                ));
+            }
+            sources.push(entry.clone());
+        }
+        let mut patterns = Vec::with_capacity(sources.len());
+        for source in &sources {
+            let regex = Regex::new(source)
+                .map_err(|e| ConfigError::new("redact", format!("invalid regex: {e}")))?;
+            let secret_groups = regex
+                .capture_names()
+                .enumerate()
+                .filter(|(_, name)| name.is_some_and(|n| n.starts_with(SECRET_GROUP_PREFIX)))
+                .map(|(i, _)| i)
+                .collect();
+            patterns.push(Pattern {
+                regex,
+                secret_groups,
+            });
+        }
+        let set = RegexSet::new(&sources)
+            .map_err(|e| ConfigError::new("redact", format!("invalid regex set: {e}")))?;
+        Ok(Self { set, patterns })
+    }
+
+    /// True when no pattern is configured.
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// The message with every secret replaced, or `None` when nothing was found.
+    /// Text that is already `[REDACTED]` is left alone, so redacting twice is a no-op.
+    pub fn redact(&self, text: &str) -> Option<String> {
+        if self.patterns.is_empty() {
+            return None;
+        }
+        let hits = self.set.matches(text);
+        if !hits.matched_any() {
+            return None;
+        }
+        let mut current: Option<String> = None;
+        for i in hits.iter() {
+            let input = current.as_deref().unwrap_or(text);
+            if let Some(changed) = self.patterns[i].apply(input) {
+                current = Some(changed);
+            }
+        }
+        current
+    }
+}
+
+impl Pattern {
+    fn apply(&self, text: &str) -> Option<String> {
+        let mut out = String::new();
+        let mut last = 0;
+        let mut changed = false;
+        let replace = |start: usize, end: usize, out: &mut String, last: &mut usize| {
+            let secret = &text[start..end];
+            if secret.is_empty() || secret == REDACTED || start < *last {
+                return false;
+            }
+            out.push_str(&text[*last..start]);
+            out.push_str(REDACTED);
+            *last = end;
+            true
+        };
+        for caps in self.regex.captures_iter(text) {
+            if self.secret_groups.is_empty() {
+                if let Some(m) = caps.get(0) {
+                    changed |= replace(m.start(), m.end(), &mut out, &mut last);
+                }
+                continue;
+            }
+            for &g in &self.secret_groups {
+                if let Some(m) = caps.get(g) {
+                    changed |= replace(m.start(), m.end(), &mut out, &mut last);
+                }
+            }
+        }
+        if !changed {
+            return None;
+        }
+        out.push_str(&text[last..]);
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn default() -> Redactor {
+        Redactor::new(&[DEFAULT_PATTERNS.to_owned()]).unwrap()
+    }
+
+    #[test]
+    fn each_builtin_pattern_redacts_its_secret() {
+        let r = default();
+        let cases = [
+            (
+                "GET /api failed: Authorization: Bearer abcdef0123456789.xyz",
+                "GET /api failed: Authorization: Bearer [REDACTED]",
+            ),
+            (
+                "Authorization: Basic dXNlcjpwYXNz",
+                "Authorization: Basic [REDACTED]",
+            ),
+            ("password=hunter2 user=bob", "password=[REDACTED] user=bob"),
+            ("token: s3cr3t, next", "token: [REDACTED], next"),
+            ("secret = 'a b c' ok", "secret = '[REDACTED]' ok"),
+            (
+                r#"config {"password": "pa ss", "user": "x"}"#,
+                r#"config {"password": "[REDACTED]", "user": "x"}"#,
+            ),
+            ("APIKEY=abc123&x=1", "APIKEY=[REDACTED]&x=1"),
+            ("api_key: k-1", "api_key: [REDACTED]"),
+            (
+                "dial postgres://admin:pw123@db:5432/x",
+                "dial postgres://admin:[REDACTED]@db:5432/x",
+            ),
+            ("key AKIAIOSFODNN7EXAMPLE used", "key [REDACTED] used"),
+            (
+                "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl end",
+                "jwt [REDACTED] end",
+            ),
+            (
+                "key -----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY----- done",
+                "key -----BEGIN RSA PRIVATE KEY-----[REDACTED]-----END RSA PRIVATE KEY----- done",
+            ),
+            (
+                "cut -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg",
+                "cut -----BEGIN PRIVATE KEY-----[REDACTED]",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(r.redact(input).as_deref(), Some(want), "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn ordinary_kubernetes_messages_are_untouched() {
+        let r = default();
+        for msg in [
+            "Back-off restarting failed container app in pod web-0_default(1234)",
+            r#"MountVolume.SetUp failed for volume "secret-vol" : secret "db-creds" not found"#,
+            "Failed to pull image \"nginx:1.2\": rpc error: code = Unknown desc = unauthorized: incorrect username or password",
+            "Error: secret \"foo\" not found",
+            "0/3 nodes are available: 3 Insufficient memory.",
+            "Bearer token missing",
+        ] {
+            assert_eq!(r.redact(msg), None, "message {msg:?}");
+        }
+    }
+
+    #[test]
+    fn redacting_twice_changes_nothing() {
+        let r = default();
+        let once = r
+            .redact(r#"password=x "token": "y" Bearer 0123456789abcdef"#)
+            .unwrap();
+        assert_eq!(r.redact(&once), None, "{once}");
+    }
+
+    #[test]
+    fn user_regex_replaces_the_whole_match_or_its_secret_group() {
+        let r = Redactor::new(&[r"ssn \d{3}-\d{2}-\d{4}".into()]).unwrap();
+        assert_eq!(r.redact("ssn 123-45-6789!").as_deref(), Some("[REDACTED]!"));
+        let r = Redactor::new(&[r"pin (?P<secret>\d+)".into()]).unwrap();
+        assert_eq!(
+            r.redact("pin 1234 ok").as_deref(),
+            Some("pin [REDACTED] ok")
+        );
+    }
+
+    #[test]
+    fn invalid_regex_names_its_index() {
+        let err = Redactor::new(&["default".into(), "ok".into(), "(".into()]).unwrap_err();
+        assert_eq!(err.path, "redact[2]");
+    }
+
+    #[test]
+    fn empty_list_redacts_nothing() {
+        let r = Redactor::new(&[]).unwrap();
+        assert!(r.is_empty());
+        assert_eq!(r.redact("password=x"), None);
+    }
+}
