@@ -140,10 +140,7 @@ impl Store for MemoryStore {
         let mut inner = self.lock()?;
         let delivered = inner.cursors.values().copied().min().unwrap_or(u64::MAX);
         let mut out = CompactOutcome::default();
-        loop {
-            let Some((&seq, (event, len))) = inner.log.first_key_value() else {
-                break;
-            };
+        while let Some((&seq, (event, len))) = inner.log.first_key_value() {
             let plan = super::retention::plan(
                 retention,
                 &super::retention::Snapshot {

@@ -82,7 +82,7 @@ impl Query {
             let keep: std::collections::HashSet<u64> = latest.into_values().collect();
             events.retain(|e| keep.contains(&e.seq));
         }
-        events.sort_by(|a, b| (a.event.time(), a.seq).cmp(&(b.event.time(), b.seq)));
+        events.sort_by_key(|e| (e.event.time(), e.seq));
         if self.order == Order::NewestFirst {
             events.reverse();
         }
