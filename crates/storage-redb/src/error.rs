@@ -19,6 +19,12 @@ pub(crate) fn store_error(path: &str, err: impl Into<redb::Error>) -> StoreError
                      open it once read-write (stop readers, start `kev run`)"
                 .into(),
         },
+        redb::Error::Io(source) if source.kind() == std::io::ErrorKind::InvalidData => {
+            StoreError::Corrupt {
+                path,
+                detail: format!("not a redb file or its header is damaged ({source})"),
+            }
+        }
         redb::Error::Io(source) if source.kind() == std::io::ErrorKind::UnexpectedEof => {
             StoreError::Corrupt {
                 path,

@@ -103,20 +103,13 @@ impl RedbStore {
         let path = file.display().to_string();
         let mut builder = Database::builder();
         builder.set_cache_size(options.cache_bytes);
-        let db = if options.read_only {
-            if !file.exists() {
-                return Err(StoreError::Io {
-                    path,
-                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "no store here"),
-                });
-            }
-            Handle::Read(
-                builder
-                    .open_read_only(&file)
-                    .map_err(|e| store_error(&path, e))?,
-            )
-        } else if file.exists() {
-            Handle::Write(builder.open(&file).map_err(|e| store_error(&path, e))?)
+        let db = if file.exists() {
+            open_existing(&builder, &file, &path, options.read_only)?
+        } else if options.read_only {
+            return Err(StoreError::Io {
+                path,
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no store here"),
+            });
         } else {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
                 path: dir.display().to_string(),
@@ -129,7 +122,7 @@ impl RedbStore {
             path,
             durable: options.durable,
         };
-        store.check_format()?;
+        check_format(&store.path, &store.read()?)?;
         store.publish_size()?;
         Ok(store)
     }
@@ -137,36 +130,6 @@ impl RedbStore {
     /// The database file.
     pub fn file(&self) -> PathBuf {
         PathBuf::from(&self.path)
-    }
-
-    fn check_format(&self) -> Result<()> {
-        let txn = self.read()?;
-        let meta = match txn.open_table(META) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => {
-                return Err(StoreError::Corrupt {
-                    path: self.path.clone(),
-                    detail: "no meta table: this redb file is not a kev store".into(),
-                });
-            }
-            Err(e) => return Err(self.err(e)),
-        };
-        let found = meta
-            .get(KEY_FORMAT_VERSION)
-            .map_err(|e| self.err(e))?
-            .map(|v| String::from_utf8_lossy(v.value()).into_owned());
-        match found {
-            Some(v) if v == FORMAT_VERSION.to_string() => Ok(()),
-            Some(found) => Err(StoreError::UnsupportedFormat {
-                path: self.path.clone(),
-                found,
-                supported: FORMAT_VERSION,
-            }),
-            None => Err(StoreError::Corrupt {
-                path: self.path.clone(),
-                detail: format!("meta has no {KEY_FORMAT_VERSION}"),
-            }),
-        }
     }
 
     fn err(&self, e: impl Into<redb::Error>) -> StoreError {
@@ -210,11 +173,101 @@ impl RedbStore {
         Ok(())
     }
 
+    /// The first event of the log with its record length.
+    fn oldest(&self, log: &Table<u64, &[u8]>) -> Result<Option<(u64, Event, u64)>> {
+        let Some((k, v)) = log.first().map_err(|e| self.err(e))? else {
+            return Ok(None);
+        };
+        let (seq, bytes) = (k.value(), v.value());
+        Ok(Some((seq, self.decode(seq, bytes)?, bytes.len() as u64)))
+    }
+
     fn decode(&self, seq: u64, bytes: &[u8]) -> Result<Event> {
         decode_event(bytes).map_err(|e| StoreError::Decode {
             key: format!("{}: log/{seq}", self.path),
             detail: e.to_string(),
         })
+    }
+}
+
+/// Opens an existing file. The format is checked through a read-only open first, which
+/// writes nothing, so a file kev cannot use is left byte for byte as it was. A file that
+/// was not closed cleanly cannot be opened read-only; then redb's own recovery runs on
+/// the read-write open (it rebuilds the allocator state, not kev's data) and the format
+/// is checked after it.
+fn open_existing(
+    builder: &redb::Builder,
+    file: &Path,
+    path: &str,
+    read_only: bool,
+) -> Result<Handle> {
+    match guarded(path, || builder.open_read_only(file)) {
+        Ok(db) => {
+            check_format(path, &db.begin_read().map_err(|e| store_error(path, e))?)?;
+            if read_only {
+                return Ok(Handle::Read(db));
+            }
+        }
+        Err(StoreError::Corrupt { .. }) if !read_only && needs_recovery(builder, file) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(Handle::Write(guarded(path, || builder.open(file))?))
+}
+
+/// True when redb refuses a read-only open only because the file needs crash recovery.
+fn needs_recovery(builder: &redb::Builder, file: &Path) -> bool {
+    matches!(
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| builder.open_read_only(file))),
+        Ok(Err(redb::DatabaseError::RepairAborted))
+    )
+}
+
+/// Runs a redb open, turning its errors and its panics on damaged files (redb 4 asserts
+/// on a truncated file) into [`StoreError`]s.
+fn guarded<T>(path: &str, open: impl FnOnce() -> Result<T, redb::DatabaseError>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(open)) {
+        Ok(result) => result.map_err(|e| store_error(path, e)),
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "redb failed on the file".into());
+            Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                detail: format!("redb cannot read the file: {detail}"),
+            })
+        }
+    }
+}
+
+/// Refuses a file that is not a kev store or has another format version.
+fn check_format(path: &str, txn: &ReadTransaction) -> Result<()> {
+    let meta = match txn.open_table(META) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => {
+            return Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                detail: "no meta table: this redb file is not a kev store".into(),
+            });
+        }
+        Err(e) => return Err(store_error(path, e)),
+    };
+    let found = meta
+        .get(KEY_FORMAT_VERSION)
+        .map_err(|e| store_error(path, e))?
+        .map(|v| String::from_utf8_lossy(v.value()).into_owned());
+    match found {
+        Some(v) if v == FORMAT_VERSION.to_string() => Ok(()),
+        Some(found) => Err(StoreError::UnsupportedFormat {
+            path: path.to_owned(),
+            found,
+            supported: FORMAT_VERSION,
+        }),
+        None => Err(StoreError::Corrupt {
+            path: path.to_owned(),
+            detail: format!("meta has no {KEY_FORMAT_VERSION}"),
+        }),
     }
 }
 
@@ -503,20 +556,7 @@ impl Store for RedbStore {
             };
             let mut events = get_u64(p, &meta, KEY_EVENTS)?;
             let mut bytes = get_u64(p, &meta, KEY_BYTES)?;
-            loop {
-                let Some((seq, event, len)) = ({
-                    let first = log.first().map_err(|e| self.err(e))?;
-                    match first {
-                        Some((k, v)) => {
-                            let seq = k.value();
-                            let bytes = v.value();
-                            Some((seq, self.decode(seq, bytes)?, bytes.len() as u64))
-                        }
-                        None => None,
-                    }
-                }) else {
-                    break;
-                };
+            while let Some((seq, event, len)) = self.oldest(&log)? {
                 let decision = plan(
                     retention,
                     &Snapshot {

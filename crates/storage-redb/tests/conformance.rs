@@ -1,5 +1,8 @@
 //! RedbStore passes kev-core's store conformance suite and the model test.
 
+// Helpers of tests: a panic is a failed test with its message.
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
 use kev_core::testkit::store::{Persistent, model};
@@ -12,12 +15,12 @@ fn open(dir: &Path) -> RedbStore {
 kev_core::store_conformance_tests!(Persistent(open));
 
 #[test]
-fn model_test_against_memory() {
-    model::model_test(&Persistent(open), 64);
+fn model_test_with_fsync() {
+    model::model_test(&Persistent(open), 16);
 }
 
 #[test]
-fn model_test_without_fsync() {
+fn model_test_against_memory() {
     let open = |dir: &Path| {
         let opts = RedbOptions {
             durable: false,
@@ -25,5 +28,5 @@ fn model_test_without_fsync() {
         };
         RedbStore::open(dir, opts).unwrap()
     };
-    model::model_test(&Persistent(open), 32);
+    model::model_test(&Persistent(open), 40);
 }
