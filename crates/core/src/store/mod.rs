@@ -4,6 +4,8 @@
 //! A batch of events and the source checkpoint are written in one atomic call
 //! ([`Store::append`]), so a restart resumes exactly after the last committed batch.
 
+pub mod codec;
+pub mod index;
 mod memory;
 mod query;
 pub mod retention;

@@ -1,0 +1,253 @@
+//! [`IndexKeys`] and [`ScanPlan`]: the byte keys of the embedded stores' secondary
+//! indexes, and which index range serves a [`Query`].
+//!
+//! Every index key ends in `time (12 bytes) · seq (8 bytes)`, big-endian so that byte
+//! order is (time, seq) order, the order of query results:
+//!
+//! ```text
+//! time index       time · seq
+//! namespace index  len16 · namespace · time · seq
+//! object index     len16 · lowercase(kind) · len16 · name · time · seq
+//! ```
+//!
+//! `time` is the event time ([`crate::Event::time`]): 8 bytes of seconds with the sign bit
+//! flipped and 4 bytes of nanoseconds; an event without a time gets all zeros, which sorts
+//! first, as `None` does.
+
+use jiff::Timestamp;
+
+use super::Query;
+use crate::event::Event;
+
+/// Length of the `time · seq` suffix of every index key.
+pub const SUFFIX_LEN: usize = 20;
+
+/// Which secondary index a key belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Index {
+    Time,
+    Namespace,
+    Object,
+}
+
+/// The three index keys of one stored event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexKeys {
+    pub time: Vec<u8>,
+    pub namespace: Vec<u8>,
+    pub object: Vec<u8>,
+}
+
+impl IndexKeys {
+    /// The keys under which the event with `seq` is indexed.
+    ///
+    /// ```
+    /// use kev_core::store::index::{IndexKeys, seq_of};
+    /// let e = kev_core::Event { namespace: "default".into(), ..Default::default() };
+    /// let keys = IndexKeys::of(&e, 42);
+    /// assert_eq!(seq_of(&keys.namespace), Some(42));
+    /// ```
+    pub fn of(event: &Event, seq: u64) -> Self {
+        let suffix = suffix(event.time(), seq);
+        let mut namespace = Vec::with_capacity(2 + event.namespace.len() + SUFFIX_LEN);
+        put_part(&mut namespace, event.namespace.as_bytes());
+        namespace.extend_from_slice(&suffix);
+        let kind = event.regarding.kind.to_ascii_lowercase();
+        let mut object = Vec::with_capacity(4 + kind.len() + event.regarding.name.len() + 20);
+        put_part(&mut object, kind.as_bytes());
+        put_part(&mut object, event.regarding.name.as_bytes());
+        object.extend_from_slice(&suffix);
+        Self {
+            time: suffix.to_vec(),
+            namespace,
+            object,
+        }
+    }
+}
+
+/// The big-endian key of a sequence number in the log.
+pub fn seq_key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+/// The sortable 12-byte form of an event time.
+pub fn time_key(time: Option<Timestamp>) -> [u8; 12] {
+    let mut out = [0u8; 12];
+    if let Some(t) = time {
+        let nanos = t.as_nanosecond();
+        // jiff's range (±10k years) fits i64 seconds by far; never near i64::MIN.
+        let secs = nanos.div_euclid(1_000_000_000) as i64;
+        let sub = nanos.rem_euclid(1_000_000_000) as u32;
+        out[..8].copy_from_slice(&((secs as u64) ^ (1 << 63)).to_be_bytes());
+        out[8..].copy_from_slice(&sub.to_be_bytes());
+    }
+    out
+}
+
+fn suffix(time: Option<Timestamp>, seq: u64) -> [u8; SUFFIX_LEN] {
+    let mut out = [0u8; SUFFIX_LEN];
+    out[..12].copy_from_slice(&time_key(time));
+    out[12..].copy_from_slice(&seq.to_be_bytes());
+    out
+}
+
+fn put_part(out: &mut Vec<u8>, part: &[u8]) {
+    // Kubernetes names are far shorter; longer values are cut (the filter re-checks).
+    let len = part.len().min(usize::from(u16::MAX));
+    out.extend_from_slice(&(len as u16).to_be_bytes());
+    out.extend_from_slice(&part[..len]);
+}
+
+/// The sequence number at the end of an index key.
+pub fn seq_of(key: &[u8]) -> Option<u64> {
+    let tail: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
+    Some(u64::from_be_bytes(tail))
+}
+
+/// The time bytes of an index key.
+pub fn time_of(key: &[u8]) -> Option<&[u8]> {
+    let start = key.len().checked_sub(SUFFIX_LEN)?;
+    key.get(start..start + 12)
+}
+
+/// Which index range to scan for a query, and what the scan can promise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanPlan {
+    pub index: Index,
+    /// First key to visit (inclusive).
+    pub start: Vec<u8>,
+    /// Key to stop before; `None`: to the end of the index.
+    pub end: Option<Vec<u8>>,
+    /// Time bounds to check on each key (`since` inclusive, `until` exclusive), for scans
+    /// whose range could not include them.
+    pub since: Option<[u8; 12]>,
+    pub until: Option<[u8; 12]>,
+    /// True when keys come in result order ((time, seq)), so a limit can stop the scan
+    /// early (unless the query collapses).
+    pub ordered: bool,
+}
+
+impl ScanPlan {
+    /// The narrowest index range for `query`: object (kind + name), then namespace, then
+    /// object (kind only), then the time index.
+    ///
+    /// ```
+    /// use kev_core::{Query, store::index::{Index, ScanPlan}};
+    /// let q = Query { namespace: Some("default".into()), ..Default::default() };
+    /// assert_eq!(ScanPlan::for_query(&q).index, Index::Namespace);
+    /// ```
+    pub fn for_query(query: &Query) -> Self {
+        let since = query.since.map(|t| time_key(Some(t)));
+        let until = query.until.map(|t| time_key(Some(t)));
+        let ranged = |index: Index, prefix: Vec<u8>| {
+            let mut start = prefix.clone();
+            // No `since`: start at the prefix, which includes events without a time.
+            if let Some(s) = since {
+                start.extend_from_slice(&s);
+            }
+            let end = match until {
+                Some(u) => {
+                    let mut end = prefix;
+                    end.extend_from_slice(&u);
+                    Some(end)
+                }
+                None if index == Index::Time => None,
+                None => Some(prefix_end(prefix)),
+            };
+            Self {
+                index,
+                start,
+                end,
+                since: None,
+                until: None,
+                ordered: true,
+            }
+        };
+        match (&query.kind, &query.name, &query.namespace) {
+            (Some(kind), Some(name), _) => {
+                let mut prefix = Vec::new();
+                put_part(&mut prefix, kind.to_ascii_lowercase().as_bytes());
+                put_part(&mut prefix, name.as_bytes());
+                ranged(Index::Object, prefix)
+            }
+            (_, _, Some(ns)) => {
+                let mut prefix = Vec::new();
+                put_part(&mut prefix, ns.as_bytes());
+                ranged(Index::Namespace, prefix)
+            }
+            (Some(kind), None, None) => {
+                let mut prefix = Vec::new();
+                put_part(&mut prefix, kind.to_ascii_lowercase().as_bytes());
+                Self {
+                    index: Index::Object,
+                    end: Some(prefix_end(prefix.clone())),
+                    start: prefix,
+                    since,
+                    until,
+                    ordered: false,
+                }
+            }
+            _ => ranged(Index::Time, Vec::new()),
+        }
+    }
+
+    /// True when the key's time lies within the bounds this plan checks per key.
+    pub fn admits(&self, key: &[u8]) -> bool {
+        let Some(t) = time_of(key) else {
+            return false;
+        };
+        self.since.is_none_or(|s| t >= &s[..]) && self.until.is_none_or(|u| t < &u[..])
+    }
+}
+
+/// A key greater than every key that starts with `prefix` and less than the keys of any
+/// other prefix (prefixes are length-prefixed, so none is a prefix of another).
+fn prefix_end(mut prefix: Vec<u8>) -> Vec<u8> {
+    prefix.extend_from_slice(&[0xff; SUFFIX_LEN + 1]);
+    prefix
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_keys_sort_like_times() {
+        let times = [
+            None,
+            Some(Timestamp::new(-100, -5).unwrap()),
+            Some(Timestamp::new(-100, 0).unwrap()),
+            Some(Timestamp::UNIX_EPOCH),
+            Some(Timestamp::new(0, 1).unwrap()),
+            Some(Timestamp::new(1_700_000_000, 0).unwrap()),
+            Some(Timestamp::MAX),
+        ];
+        let keys: Vec<_> = times.iter().map(|t| time_key(*t)).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+        assert!(time_key(Some(Timestamp::MIN)) > time_key(None));
+    }
+
+    #[test]
+    fn namespace_range_holds_exactly_its_keys() {
+        let q = Query {
+            namespace: Some("ab".into()),
+            ..Default::default()
+        };
+        let plan = ScanPlan::for_query(&q);
+        let end = plan.end.clone().unwrap();
+        let key_of = |ns: &str| {
+            let e = Event {
+                namespace: ns.into(),
+                last_seen: Some(Timestamp::MAX),
+                ..Default::default()
+            };
+            IndexKeys::of(&e, u64::MAX).namespace
+        };
+        let inside = key_of("ab");
+        assert!(plan.start <= inside && inside < end);
+        for other in ["a", "abc", "b", ""] {
+            let k = key_of(other);
+            assert!(!(plan.start <= k && k < end), "{other}");
+        }
+    }
+}

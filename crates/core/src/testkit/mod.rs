@@ -1,0 +1,6 @@
+//! Conformance suites every backend runs (feature `testkit`): [`store`] for [`crate::Store`].
+
+// Test code: a failing call is a failed check, reported by the panic.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod store;

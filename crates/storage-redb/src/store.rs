@@ -1,0 +1,681 @@
+//! [`RedbStore`]: the [`Store`] on one redb file, `<dir>/kev.redb`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use jiff::Timestamp;
+use kev_core::metrics as names;
+use kev_core::store::codec::{decode_event, encode_event};
+use kev_core::store::index::{Index, IndexKeys, ScanPlan, seq_of};
+use kev_core::store::retention::{Plan, Snapshot, plan};
+use kev_core::{
+    AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Event, Order, Query, Retention, Store,
+    StoreError, StoreStats, StoredEvent,
+};
+use redb::{
+    Database, Durability, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, ReadableTable,
+    Table, WriteTransaction,
+};
+
+use crate::error::{bad_meta, store_error};
+use crate::tables::*;
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The file name of the database inside the store directory.
+pub const FILE_NAME: &str = "kev.redb";
+
+/// How to open a [`RedbStore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedbOptions {
+    /// Commit every write with fsync (redb `Durability::Immediate`). On by default; off
+    /// only for tests and benches that measure something else.
+    pub durable: bool,
+    /// redb's page cache, in bytes.
+    pub cache_bytes: usize,
+    /// Open for reading only (`kev query` while no daemon runs); writes return an error.
+    pub read_only: bool,
+}
+
+impl Default for RedbOptions {
+    fn default() -> Self {
+        Self {
+            durable: true,
+            cache_bytes: 64 << 20,
+            read_only: false,
+        }
+    }
+}
+
+impl RedbOptions {
+    /// The defaults, read-only.
+    #[must_use]
+    pub fn read_only() -> Self {
+        Self {
+            read_only: true,
+            ..Self::default()
+        }
+    }
+}
+
+enum Handle {
+    Write(Database),
+    Read(ReadOnlyDatabase),
+}
+
+/// kev's default store: the event log, its indexes, checkpoints, cursors, dead letters
+/// and state in one redb file. The layout is in the crate's README.md.
+///
+/// ```
+/// use kev_core::{Event, Store};
+/// use kev_storage_redb::{RedbOptions, RedbStore};
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = RedbStore::open(dir.path(), RedbOptions::default()).unwrap();
+/// let e = Event { uid: "u".into(), resource_version: "1".into(), ..Default::default() };
+/// assert_eq!(store.append(&[e], None).unwrap().last_seq, 1);
+/// ```
+pub struct RedbStore {
+    db: Handle,
+    path: String,
+    durable: bool,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStore")
+            .field("path", &self.path)
+            .field("durable", &self.durable)
+            .field("read_only", &matches!(self.db, Handle::Read(_)))
+            .finish()
+    }
+}
+
+const BACKEND: &str = "redb";
+
+impl RedbStore {
+    /// Opens the store in directory `dir` (created with the file if missing, unless
+    /// read-only). Never changes an existing file it cannot read: a newer format gives
+    /// [`StoreError::UnsupportedFormat`], a damaged file [`StoreError::Corrupt`], a file
+    /// another process (or another `RedbStore` here) holds [`StoreError::Locked`].
+    pub fn open(dir: impl AsRef<Path>, options: RedbOptions) -> Result<Self> {
+        let dir = dir.as_ref();
+        let file = dir.join(FILE_NAME);
+        let path = file.display().to_string();
+        let mut builder = Database::builder();
+        builder.set_cache_size(options.cache_bytes);
+        let db = if file.exists() {
+            open_existing(&builder, &file, &path, options.read_only)?
+        } else if options.read_only {
+            return Err(StoreError::Io {
+                path,
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no store here"),
+            });
+        } else {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+            Handle::Write(create(&builder, dir, &file, &path)?)
+        };
+        let store = Self {
+            db,
+            path,
+            durable: options.durable,
+        };
+        check_format(&store.path, &store.read()?)?;
+        store.publish_size()?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn file(&self) -> PathBuf {
+        PathBuf::from(&self.path)
+    }
+
+    fn err(&self, e: impl Into<redb::Error>) -> StoreError {
+        store_error(&self.path, e)
+    }
+
+    fn read(&self) -> Result<ReadTransaction> {
+        match &self.db {
+            Handle::Write(db) => db.begin_read(),
+            Handle::Read(db) => db.begin_read(),
+        }
+        .map_err(|e| self.err(e))
+    }
+
+    fn write(&self) -> Result<WriteTransaction> {
+        let Handle::Write(db) = &self.db else {
+            return Err(StoreError::Backend(format!(
+                "store at {} is open read-only",
+                self.path
+            )));
+        };
+        let mut txn = db.begin_write().map_err(|e| self.err(e))?;
+        let durability = if self.durable {
+            Durability::Immediate
+        } else {
+            Durability::None
+        };
+        txn.set_durability(durability)
+            .map_err(|e| StoreError::Backend(format!("redb store at {}: {e}", self.path)))?;
+        Ok(txn)
+    }
+
+    fn commit(&self, txn: WriteTransaction) -> Result<()> {
+        txn.commit().map_err(|e| self.err(e))
+    }
+
+    fn publish_size(&self) -> Result<()> {
+        let stats = self.stats()?;
+        metrics::gauge!(names::STORE_EVENTS, "backend" => BACKEND).set(stats.events as f64);
+        metrics::gauge!(names::STORE_BYTES, "backend" => BACKEND).set(stats.bytes as f64);
+        Ok(())
+    }
+
+    /// The first event of the log with its record length.
+    fn oldest(&self, log: &Table<u64, &[u8]>) -> Result<Option<(u64, Event, u64)>> {
+        let Some((k, v)) = log.first().map_err(|e| self.err(e))? else {
+            return Ok(None);
+        };
+        let (seq, bytes) = (k.value(), v.value());
+        Ok(Some((seq, self.decode(seq, bytes)?, bytes.len() as u64)))
+    }
+
+    fn decode(&self, seq: u64, bytes: &[u8]) -> Result<Event> {
+        decode_event(bytes).map_err(|e| StoreError::Decode {
+            key: format!("{}: log/{seq}", self.path),
+            detail: e.to_string(),
+        })
+    }
+}
+
+/// Opens an existing file. The format is checked through a read-only open first, which
+/// writes nothing, so a file kev cannot use is left byte for byte as it was. A file that
+/// was not closed cleanly cannot be opened read-only; then redb's own recovery runs on
+/// the read-write open (it rebuilds the allocator state, not kev's data) and the format
+/// is checked after it.
+fn open_existing(
+    builder: &redb::Builder,
+    file: &Path,
+    path: &str,
+    read_only: bool,
+) -> Result<Handle> {
+    match guarded(path, || builder.open_read_only(file)) {
+        Ok(db) => {
+            check_format(path, &db.begin_read().map_err(|e| store_error(path, e))?)?;
+            if read_only {
+                return Ok(Handle::Read(db));
+            }
+        }
+        Err(StoreError::Corrupt { .. }) if !read_only && needs_recovery(builder, file) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(Handle::Write(guarded(path, || builder.open(file))?))
+}
+
+/// True when redb refuses a read-only open only because the file needs crash recovery.
+fn needs_recovery(builder: &redb::Builder, file: &Path) -> bool {
+    matches!(
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| builder.open_read_only(file))),
+        Ok(Err(redb::DatabaseError::RepairAborted))
+    )
+}
+
+/// Runs a redb open, turning its errors and its panics on damaged files (redb 4 asserts
+/// on a truncated file) into [`StoreError`]s.
+fn guarded<T>(path: &str, open: impl FnOnce() -> Result<T, redb::DatabaseError>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(open)) {
+        Ok(result) => result.map_err(|e| store_error(path, e)),
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "redb failed on the file".into());
+            Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                detail: format!("redb cannot read the file: {detail}"),
+            })
+        }
+    }
+}
+
+/// Refuses a file that is not a kev store or has another format version.
+fn check_format(path: &str, txn: &ReadTransaction) -> Result<()> {
+    let meta = match txn.open_table(META) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => {
+            return Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                detail: "no meta table: this redb file is not a kev store".into(),
+            });
+        }
+        Err(e) => return Err(store_error(path, e)),
+    };
+    let found = meta
+        .get(KEY_FORMAT_VERSION)
+        .map_err(|e| store_error(path, e))?
+        .map(|v| String::from_utf8_lossy(v.value()).into_owned());
+    match found {
+        Some(v) if v == FORMAT_VERSION.to_string() => Ok(()),
+        Some(found) => Err(StoreError::UnsupportedFormat {
+            path: path.to_owned(),
+            found,
+            supported: FORMAT_VERSION,
+        }),
+        None => Err(StoreError::Corrupt {
+            path: path.to_owned(),
+            detail: format!("meta has no {KEY_FORMAT_VERSION}"),
+        }),
+    }
+}
+
+/// Creates and initializes the file under a temporary name, then renames it: the store
+/// path only ever holds a complete, versioned kev store.
+fn create(builder: &redb::Builder, dir: &Path, file: &Path, path: &str) -> Result<Database> {
+    let tmp = dir.join(format!("{FILE_NAME}.creating"));
+    let io = |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    if tmp.exists() {
+        std::fs::remove_file(&tmp).map_err(io)?;
+    }
+    {
+        let db = builder.create(&tmp).map_err(|e| store_error(path, e))?;
+        let txn = db.begin_write().map_err(|e| store_error(path, e))?;
+        init_tables(&txn).map_err(|e| store_error(path, e))?;
+        txn.commit().map_err(|e| store_error(path, e))?;
+    }
+    std::fs::rename(&tmp, file).map_err(io)?;
+    builder.open(file).map_err(|e| store_error(path, e))
+}
+
+fn init_tables(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    let mut meta = txn.open_table(META)?;
+    meta.insert(KEY_FORMAT_VERSION, FORMAT_VERSION.to_string().as_bytes())?;
+    for key in [KEY_LAST_SEQ, KEY_EVENTS, KEY_BYTES, KEY_LAST_DEAD_LETTER] {
+        meta.insert(key, &0u64.to_be_bytes()[..])?;
+    }
+    txn.open_table(LOG)?;
+    txn.open_table(DEDUP)?;
+    txn.open_table(BY_TIME)?;
+    txn.open_table(BY_NAMESPACE)?;
+    txn.open_table(BY_OBJECT)?;
+    txn.open_table(CHECKPOINTS)?;
+    txn.open_table(CURSORS)?;
+    txn.open_table(DEAD_LETTERS)?;
+    txn.open_table(STATE)?;
+    Ok(())
+}
+
+fn get_u64(
+    path: &str,
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<u64> {
+    let v = meta.get(key).map_err(|e| store_error(path, e))?;
+    let Some(v) = v else {
+        return Err(bad_meta(path, key));
+    };
+    let bytes: [u8; 8] = v.value().try_into().map_err(|_| bad_meta(path, key))?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+fn put_u64(path: &str, meta: &mut Table<&str, &[u8]>, key: &str, v: u64) -> Result<()> {
+    meta.insert(key, &v.to_be_bytes()[..])
+        .map(|_| ())
+        .map_err(|e| store_error(path, e))
+}
+
+/// The index tables of one write transaction.
+struct Indexes<'t> {
+    time: Table<'t, &'static [u8], ()>,
+    namespace: Table<'t, &'static [u8], ()>,
+    object: Table<'t, &'static [u8], ()>,
+}
+
+impl<'t> Indexes<'t> {
+    fn open(txn: &'t WriteTransaction) -> Result<Self, redb::Error> {
+        Ok(Self {
+            time: txn.open_table(BY_TIME)?,
+            namespace: txn.open_table(BY_NAMESPACE)?,
+            object: txn.open_table(BY_OBJECT)?,
+        })
+    }
+
+    fn insert(&mut self, keys: &IndexKeys) -> Result<(), redb::Error> {
+        self.time.insert(keys.time.as_slice(), ())?;
+        self.namespace.insert(keys.namespace.as_slice(), ())?;
+        self.object.insert(keys.object.as_slice(), ())?;
+        Ok(())
+    }
+
+    fn remove(&mut self, keys: &IndexKeys) -> Result<(), redb::Error> {
+        self.time.remove(keys.time.as_slice())?;
+        self.namespace.remove(keys.namespace.as_slice())?;
+        self.object.remove(keys.object.as_slice())?;
+        Ok(())
+    }
+}
+
+impl Store for RedbStore {
+    fn append(&self, batch: &[Event], checkpoint: Option<&Checkpoint>) -> Result<AppendOutcome> {
+        let started = Instant::now();
+        let txn = self.write()?;
+        let p = self.path.as_str();
+        let mut out = AppendOutcome::default();
+        let (events, bytes) = {
+            let mut meta = txn.open_table(META).map_err(|e| self.err(e))?;
+            let mut log = txn.open_table(LOG).map_err(|e| self.err(e))?;
+            let mut dedup = txn.open_table(DEDUP).map_err(|e| self.err(e))?;
+            let mut indexes = Indexes::open(&txn).map_err(|e| self.err(e))?;
+            let mut last_seq = get_u64(p, &meta, KEY_LAST_SEQ)?;
+            let mut events = get_u64(p, &meta, KEY_EVENTS)?;
+            let mut bytes = get_u64(p, &meta, KEY_BYTES)?;
+            let mut buf = Vec::with_capacity(1024);
+            for event in batch {
+                let key = event.idempotency_key();
+                if dedup
+                    .get(key.as_str().as_bytes())
+                    .map_err(|e| self.err(e))?
+                    .is_some()
+                {
+                    out.duplicates += 1;
+                    continue;
+                }
+                last_seq += 1;
+                buf.clear();
+                encode_event(event, &mut buf);
+                log.insert(last_seq, buf.as_slice())
+                    .map_err(|e| self.err(e))?;
+                dedup
+                    .insert(key.as_str().as_bytes(), last_seq)
+                    .map_err(|e| self.err(e))?;
+                indexes
+                    .insert(&IndexKeys::of(event, last_seq))
+                    .map_err(|e| self.err(e))?;
+                events += 1;
+                bytes += buf.len() as u64;
+                out.stored += 1;
+            }
+            if out.stored > 0 {
+                put_u64(p, &mut meta, KEY_LAST_SEQ, last_seq)?;
+                put_u64(p, &mut meta, KEY_EVENTS, events)?;
+                put_u64(p, &mut meta, KEY_BYTES, bytes)?;
+            }
+            if let Some(cp) = checkpoint {
+                let mut table = txn.open_table(CHECKPOINTS).map_err(|e| self.err(e))?;
+                table
+                    .insert(cp.source.as_str(), cp.position.as_str())
+                    .map_err(|e| self.err(e))?;
+            }
+            out.last_seq = last_seq;
+            (events, bytes)
+        };
+        self.commit(txn)?;
+        metrics::histogram!(names::STORE_APPEND_SECONDS, "backend" => BACKEND)
+            .record(started.elapsed().as_secs_f64());
+        metrics::gauge!(names::STORE_EVENTS, "backend" => BACKEND).set(events as f64);
+        metrics::gauge!(names::STORE_BYTES, "backend" => BACKEND).set(bytes as f64);
+        Ok(out)
+    }
+
+    fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>> {
+        let txn = self.read()?;
+        let table = txn.open_table(CHECKPOINTS).map_err(|e| self.err(e))?;
+        let position = table.get(source).map_err(|e| self.err(e))?;
+        Ok(position.map(|p| Checkpoint {
+            source: source.to_owned(),
+            position: p.value().to_owned(),
+        }))
+    }
+
+    fn read_log(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        let txn = self.read()?;
+        let log = txn.open_table(LOG).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for entry in log.range(from..).map_err(|e| self.err(e))?.take(limit) {
+            let (seq, bytes) = entry.map_err(|e| self.err(e))?;
+            let seq = seq.value();
+            out.push(StoredEvent {
+                seq,
+                event: self.decode(seq, bytes.value())?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn last_seq(&self) -> Result<u64> {
+        let txn = self.read()?;
+        let meta = txn.open_table(META).map_err(|e| self.err(e))?;
+        get_u64(&self.path, &meta, KEY_LAST_SEQ)
+    }
+
+    fn cursor(&self, route: &str) -> Result<u64> {
+        let txn = self.read()?;
+        let table = txn.open_table(CURSORS).map_err(|e| self.err(e))?;
+        let seq = table.get(route).map_err(|e| self.err(e))?;
+        Ok(seq.map_or(0, |s| s.value()))
+    }
+
+    fn commit_cursor(&self, route: &str, seq: u64) -> Result<()> {
+        let txn = self.write()?;
+        {
+            let mut table = txn.open_table(CURSORS).map_err(|e| self.err(e))?;
+            table.insert(route, seq).map_err(|e| self.err(e))?;
+        }
+        self.commit(txn)
+    }
+
+    fn cursors(&self) -> Result<Vec<(String, u64)>> {
+        let txn = self.read()?;
+        let table = txn.open_table(CURSORS).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(|e| self.err(e))? {
+            let (route, seq) = entry.map_err(|e| self.err(e))?;
+            out.push((route.value().to_owned(), seq.value()));
+        }
+        Ok(out)
+    }
+
+    fn query(&self, query: &Query) -> Result<Vec<StoredEvent>> {
+        let txn = self.read()?;
+        let log = txn.open_table(LOG).map_err(|e| self.err(e))?;
+        let scan = ScanPlan::for_query(query);
+        let table = txn
+            .open_table(match scan.index {
+                Index::Time => BY_TIME,
+                Index::Namespace => BY_NAMESPACE,
+                Index::Object => BY_OBJECT,
+            })
+            .map_err(|e| self.err(e))?;
+        let range = match &scan.end {
+            Some(end) => table.range(scan.start.as_slice()..end.as_slice()),
+            None => table.range(scan.start.as_slice()..),
+        }
+        .map_err(|e| self.err(e))?;
+        let keys: Box<dyn Iterator<Item = _>> = if scan.ordered && query.order == Order::NewestFirst
+        {
+            Box::new(range.rev())
+        } else {
+            Box::new(range)
+        };
+        let stop_at = if scan.ordered && !query.collapse {
+            query.limit
+        } else {
+            None
+        };
+        let mut found = Vec::new();
+        for entry in keys {
+            if stop_at.is_some_and(|n| found.len() >= n) {
+                break;
+            }
+            let (key, _) = entry.map_err(|e| self.err(e))?;
+            let key = key.value();
+            if !scan.admits(key) {
+                continue;
+            }
+            let Some(seq) = seq_of(key) else { continue };
+            let Some(bytes) = log.get(seq).map_err(|e| self.err(e))? else {
+                return Err(StoreError::Corrupt {
+                    path: self.path.clone(),
+                    detail: format!("index entry for seq {seq} without a log entry"),
+                });
+            };
+            let event = self.decode(seq, bytes.value())?;
+            if query.matches(&event) {
+                found.push(StoredEvent { seq, event });
+            }
+        }
+        Ok(query.finish(found))
+    }
+
+    fn compact(
+        &self,
+        retention: &Retention,
+        now: Timestamp,
+        max_remove: u64,
+    ) -> Result<CompactOutcome> {
+        let txn = self.write()?;
+        let p = self.path.as_str();
+        let mut out = CompactOutcome::default();
+        let (events, bytes) = {
+            let mut meta = txn.open_table(META).map_err(|e| self.err(e))?;
+            let mut log = txn.open_table(LOG).map_err(|e| self.err(e))?;
+            let mut dedup = txn.open_table(DEDUP).map_err(|e| self.err(e))?;
+            let mut indexes = Indexes::open(&txn).map_err(|e| self.err(e))?;
+            let delivered = {
+                let cursors = txn.open_table(CURSORS).map_err(|e| self.err(e))?;
+                let mut min = u64::MAX;
+                for entry in cursors.iter().map_err(|e| self.err(e))? {
+                    min = min.min(entry.map_err(|e| self.err(e))?.1.value());
+                }
+                min
+            };
+            let mut events = get_u64(p, &meta, KEY_EVENTS)?;
+            let mut bytes = get_u64(p, &meta, KEY_BYTES)?;
+            while let Some((seq, event, len)) = self.oldest(&log)? {
+                let decision = plan(
+                    retention,
+                    &Snapshot {
+                        events,
+                        bytes,
+                        oldest_time: event.time(),
+                        oldest_len: len,
+                        oldest_delivered: seq <= delivered,
+                        now,
+                    },
+                );
+                if decision == Plan::Keep {
+                    break;
+                }
+                if out.removed == max_remove {
+                    out.more = true;
+                    break;
+                }
+                log.remove(seq).map_err(|e| self.err(e))?;
+                let key = event.idempotency_key();
+                dedup
+                    .remove(key.as_str().as_bytes())
+                    .map_err(|e| self.err(e))?;
+                indexes
+                    .remove(&IndexKeys::of(&event, seq))
+                    .map_err(|e| self.err(e))?;
+                events = events.saturating_sub(1);
+                bytes = bytes.saturating_sub(len);
+                out.removed += 1;
+                if decision == Plan::EvictUndelivered {
+                    out.evicted_undelivered += 1;
+                }
+            }
+            if out.removed > 0 {
+                put_u64(p, &mut meta, KEY_EVENTS, events)?;
+                put_u64(p, &mut meta, KEY_BYTES, bytes)?;
+            }
+            (events, bytes)
+        };
+        if out.removed == 0 {
+            txn.abort().map_err(|e| self.err(e))?;
+            return Ok(out);
+        }
+        self.commit(txn)?;
+        metrics::counter!(names::STORE_COMPACTED_TOTAL, "backend" => BACKEND)
+            .increment(out.removed);
+        metrics::counter!(names::STORE_EVICTED_UNDELIVERED_TOTAL, "backend" => BACKEND)
+            .increment(out.evicted_undelivered);
+        metrics::gauge!(names::STORE_EVENTS, "backend" => BACKEND).set(events as f64);
+        metrics::gauge!(names::STORE_BYTES, "backend" => BACKEND).set(bytes as f64);
+        Ok(out)
+    }
+
+    fn stats(&self) -> Result<StoreStats> {
+        let txn = self.read()?;
+        let meta = txn.open_table(META).map_err(|e| self.err(e))?;
+        let log = txn.open_table(LOG).map_err(|e| self.err(e))?;
+        let first_seq = log
+            .first()
+            .map_err(|e| self.err(e))?
+            .map_or(0, |(k, _)| k.value());
+        Ok(StoreStats {
+            events: get_u64(&self.path, &meta, KEY_EVENTS)?,
+            bytes: get_u64(&self.path, &meta, KEY_BYTES)?,
+            first_seq,
+            last_seq: get_u64(&self.path, &meta, KEY_LAST_SEQ)?,
+        })
+    }
+
+    fn dead_letter(&self, letter: &DeadLetter) -> Result<()> {
+        let json = serde_json::to_vec(letter)
+            .map_err(|e| StoreError::Backend(format!("dead letter not encodable: {e}")))?;
+        let txn = self.write()?;
+        {
+            let mut meta = txn.open_table(META).map_err(|e| self.err(e))?;
+            let id = get_u64(&self.path, &meta, KEY_LAST_DEAD_LETTER)? + 1;
+            put_u64(&self.path, &mut meta, KEY_LAST_DEAD_LETTER, id)?;
+            let mut table = txn.open_table(DEAD_LETTERS).map_err(|e| self.err(e))?;
+            table.insert(id, json.as_slice()).map_err(|e| self.err(e))?;
+        }
+        self.commit(txn)
+    }
+
+    fn dead_letters(&self, route: Option<&str>, limit: usize) -> Result<Vec<DeadLetter>> {
+        let txn = self.read()?;
+        let table = txn.open_table(DEAD_LETTERS).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(|e| self.err(e))? {
+            if out.len() >= limit {
+                break;
+            }
+            let (id, json) = entry.map_err(|e| self.err(e))?;
+            let letter: DeadLetter =
+                serde_json::from_slice(json.value()).map_err(|e| StoreError::Decode {
+                    key: format!("{}: dead_letters/{}", self.path, id.value()),
+                    detail: e.to_string(),
+                })?;
+            if route.is_none_or(|r| r == letter.route) {
+                out.push(letter);
+            }
+        }
+        Ok(out)
+    }
+
+    fn get_state(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        let txn = self.read()?;
+        let table = txn.open_table(STATE).map_err(|e| self.err(e))?;
+        let v = table.get((namespace, key)).map_err(|e| self.err(e))?;
+        Ok(v.map(|v| v.value().to_vec()))
+    }
+
+    fn put_state(&self, namespace: &str, key: &str, value: &[u8]) -> Result<()> {
+        let txn = self.write()?;
+        {
+            let mut table = txn.open_table(STATE).map_err(|e| self.err(e))?;
+            table
+                .insert((namespace, key), value)
+                .map_err(|e| self.err(e))?;
+        }
+        self.commit(txn)
+    }
+}

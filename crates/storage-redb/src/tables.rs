@@ -1,0 +1,31 @@
+//! The redb tables of a kev store and the keys of its `meta` table.
+
+use redb::TableDefinition;
+
+/// `meta`: format version and counters (see README.md, "Key layout").
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// `log`: seq → encoded event (`kev_core::store::codec`).
+pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
+/// `dedup`: `uid/resourceVersion` → seq.
+pub const DEDUP: TableDefinition<&[u8], u64> = TableDefinition::new("dedup");
+/// Secondary indexes, keys from `kev_core::store::index`.
+pub const BY_TIME: TableDefinition<&[u8], ()> = TableDefinition::new("idx_time");
+pub const BY_NAMESPACE: TableDefinition<&[u8], ()> = TableDefinition::new("idx_namespace");
+pub const BY_OBJECT: TableDefinition<&[u8], ()> = TableDefinition::new("idx_object");
+/// `checkpoints`: source id → position.
+pub const CHECKPOINTS: TableDefinition<&str, &str> = TableDefinition::new("checkpoints");
+/// `cursors`: route → last handled seq.
+pub const CURSORS: TableDefinition<&str, u64> = TableDefinition::new("cursors");
+/// `dead_letters`: insertion number → JSON of the `DeadLetter`.
+pub const DEAD_LETTERS: TableDefinition<u64, &[u8]> = TableDefinition::new("dead_letters");
+/// `state`: (namespace, key) → bytes.
+pub const STATE: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("state");
+
+/// The on-disk format this crate writes and reads, stored as ASCII decimal.
+pub const FORMAT_VERSION: u32 = 1;
+
+pub const KEY_FORMAT_VERSION: &str = "format_version";
+pub const KEY_LAST_SEQ: &str = "last_seq";
+pub const KEY_EVENTS: &str = "events";
+pub const KEY_BYTES: &str = "bytes";
+pub const KEY_LAST_DEAD_LETTER: &str = "last_dead_letter";

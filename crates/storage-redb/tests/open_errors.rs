@@ -1,0 +1,165 @@
+//! Opening a store that kev must not use fails with a clear error and leaves the file as
+//! it was: newer format, damaged file, another holder, not a kev store.
+
+// Helpers of tests: a panic is a failed test with its message.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+
+use kev_core::testkit::store::events;
+use kev_core::{Store, StoreError};
+use kev_storage_redb::{FILE_NAME, RedbOptions, RedbStore};
+
+fn filled(dir: &Path) {
+    let s = RedbStore::open(dir, RedbOptions::default()).unwrap();
+    s.append(&events(50), None).unwrap();
+}
+
+fn file_bytes(dir: &Path) -> Vec<u8> {
+    std::fs::read(dir.join(FILE_NAME)).unwrap()
+}
+
+fn set_format_version(dir: &Path, version: &str) {
+    let db = redb::Database::open(dir.join(FILE_NAME)).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let meta: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+        let mut t = txn.open_table(meta).unwrap();
+        t.insert("format_version", version.as_bytes()).unwrap();
+    }
+    txn.commit().unwrap();
+}
+
+#[test]
+fn newer_format_version_is_refused_untouched() {
+    let d = tempfile::tempdir().unwrap();
+    filled(d.path());
+    for version in ["2", "1.5", ""] {
+        set_format_version(d.path(), version);
+        let before = file_bytes(d.path());
+        let err = RedbStore::open(d.path(), RedbOptions::default()).unwrap_err();
+        match &err {
+            StoreError::UnsupportedFormat {
+                found, supported, ..
+            } => {
+                assert_eq!((found.as_str(), *supported), (version, 1));
+            }
+            other => panic!("expected UnsupportedFormat, got {other:?}"),
+        }
+        assert!(err.is_usage_error());
+        assert!(err.to_string().contains(FILE_NAME), "{err}");
+        assert!(file_bytes(d.path()) == before, "the file must not change");
+    }
+    set_format_version(d.path(), "1");
+    let s = RedbStore::open(d.path(), RedbOptions::default()).unwrap();
+    assert_eq!(s.stats().unwrap().events, 50);
+}
+
+#[test]
+fn truncated_file_is_corrupt() {
+    let d = tempfile::tempdir().unwrap();
+    filled(d.path());
+    let file = d.path().join(FILE_NAME);
+    let bytes = file_bytes(d.path());
+    for keep in [bytes.len() / 2, 700, 10] {
+        std::fs::write(&file, &bytes[..keep]).unwrap();
+        let err = RedbStore::open(d.path(), RedbOptions::default()).unwrap_err();
+        assert!(
+            matches!(err, StoreError::Corrupt { .. }),
+            "truncated to {keep}: {err:?}"
+        );
+        assert!(
+            file_bytes(d.path()) == bytes[..keep],
+            "the file must not change"
+        );
+    }
+}
+
+#[test]
+fn empty_file_is_corrupt_not_reinitialized() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join(FILE_NAME), b"").unwrap();
+    let err = RedbStore::open(d.path(), RedbOptions::default()).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert!(file_bytes(d.path()).is_empty());
+}
+
+#[test]
+fn garbled_header_is_corrupt() {
+    let d = tempfile::tempdir().unwrap();
+    filled(d.path());
+    let file = d.path().join(FILE_NAME);
+    let mut bytes = file_bytes(d.path());
+    for b in &mut bytes[..64] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&file, &bytes).unwrap();
+    let err = RedbStore::open(d.path(), RedbOptions::default()).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert!(file_bytes(d.path()) == bytes, "the file must not change");
+}
+
+#[test]
+fn a_file_that_is_not_a_store_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join(FILE_NAME),
+        b"hello, this is not redb\n".repeat(100),
+    )
+    .unwrap();
+    let err = RedbStore::open(d.path(), RedbOptions::default()).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+
+    let d = tempfile::tempdir().unwrap();
+    {
+        let db = redb::Database::create(d.path().join(FILE_NAME)).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(redb::TableDefinition::<u64, u64>::new("other"))
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let err = RedbStore::open(d.path(), RedbOptions::default()).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Corrupt { detail, .. } if detail.contains("not a kev store")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn second_open_is_locked() {
+    let d = tempfile::tempdir().unwrap();
+    let first = RedbStore::open(d.path(), RedbOptions::default()).unwrap();
+    let err = RedbStore::open(d.path(), RedbOptions::default()).unwrap_err();
+    assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
+    assert!(err.is_usage_error());
+    let err = RedbStore::open(d.path(), RedbOptions::read_only()).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Locked { .. }),
+        "redb's shared lock conflicts with the writer's: {err:?}"
+    );
+    drop(first);
+    RedbStore::open(d.path(), RedbOptions::default()).unwrap();
+}
+
+#[test]
+fn read_only_readers_share_the_file_and_cannot_write() {
+    let d = tempfile::tempdir().unwrap();
+    filled(d.path());
+    let a = RedbStore::open(d.path(), RedbOptions::read_only()).unwrap();
+    let b = RedbStore::open(d.path(), RedbOptions::read_only()).unwrap();
+    assert_eq!(a.stats().unwrap(), b.stats().unwrap());
+    assert_eq!(a.read_log(0, 100).unwrap().len(), 50);
+    let err = a.append(&events(51), None).unwrap_err();
+    assert!(err.to_string().contains("read-only"), "{err}");
+    let err = RedbStore::open(d.path(), RedbOptions::default()).unwrap_err();
+    assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
+}
+
+#[test]
+fn read_only_open_of_a_missing_store_creates_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let missing = d.path().join("nope");
+    let err = RedbStore::open(&missing, RedbOptions::read_only()).unwrap_err();
+    assert!(matches!(err, StoreError::Io { .. }), "{err:?}");
+    assert!(!missing.exists());
+}
