@@ -18,6 +18,8 @@ pub mod ratelimit;
 pub mod sink;
 pub mod source;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use event::{Event, EventType, IdempotencyKey, ObjectRef};
 pub use filter::Filter;
