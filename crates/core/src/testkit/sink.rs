@@ -110,9 +110,7 @@ pub fn sample_events(first: u64, n: usize) -> Vec<StoredEvent> {
                 } else {
                     "BackOff".into()
                 },
-                message: format!(
-                    "event {i}: \"quoted\" back\\slash\nsecond line\ttab — ünïcødé ✓"
-                ),
+                message: format!("event {i}: \"quoted\" back\\slash\nsecond line\ttab — ünïcødé ✓"),
                 regarding: ObjectRef {
                     api_version: "v1".into(),
                     kind: "Pod".into(),
@@ -151,7 +149,9 @@ pub async fn check_order_and_ack(harness: &mut impl SinkHarness) {
         let batch = sample_events(next, size);
         next += size as u64;
         if let Err(e) = sink.deliver(&batch).await {
-            panic!("check_order_and_ack: delivering a batch of {size} to a healthy receiver failed: {e}");
+            panic!(
+                "check_order_and_ack: delivering a batch of {size} to a healthy receiver failed: {e}"
+            );
         }
         expected.extend(events_of(&batch));
         let got = harness.received().await;
@@ -221,11 +221,7 @@ pub async fn check_permanent_fault(harness: &mut impl SinkHarness) {
     );
     let done = error.delivered.min(batch.len());
     let got = harness.received().await;
-    assert_same_events(
-        "check_permanent_fault",
-        &got,
-        &events_of(&batch[..done]),
-    );
+    assert_same_events("check_permanent_fault", &got, &events_of(&batch[..done]));
     harness.heal().await;
 }
 
@@ -280,7 +276,13 @@ pub async fn check_route_holds_cursor_until_ack(harness: &mut impl SinkHarness) 
     let events = sample_events(1, 20);
     let store = Arc::new(MemoryStore::new());
     if harness.fail(Fault::Retryable).await {
-        let report = run_route(&store, Arc::clone(&sink), &events, Duration::from_millis(300)).await;
+        let report = run_route(
+            &store,
+            Arc::clone(&sink),
+            &events,
+            Duration::from_millis(300),
+        )
+        .await;
         let cursor = store.cursor(ROUTE).unwrap_or(u64::MAX);
         assert_eq!(
             (report.cursor, cursor),
