@@ -19,6 +19,9 @@ pub struct SinkError {
     pub retryable: bool,
     /// The peer asked to wait this long (HTTP `Retry-After`).
     pub retry_after: Option<Duration>,
+    /// How many events at the start of the batch were acknowledged before the failure
+    /// (a sink that sends one request per event); the route does not send them again.
+    pub delivered: usize,
 }
 
 impl SinkError {
@@ -28,6 +31,7 @@ impl SinkError {
             message: message.into(),
             retryable: true,
             retry_after: None,
+            delivered: 0,
         }
     }
 
@@ -37,12 +41,25 @@ impl SinkError {
             message: message.into(),
             retryable: false,
             retry_after: None,
+            delivered: 0,
         }
     }
 
     #[must_use]
     pub fn with_retry_after(mut self, after: Duration) -> Self {
         self.retry_after = Some(after);
+        self
+    }
+
+    /// The first `count` events of the batch were acknowledged before this failure.
+    ///
+    /// ```
+    /// let e = kev_core::SinkError::retryable("503 Service Unavailable").with_delivered(3);
+    /// assert_eq!(e.delivered, 3);
+    /// ```
+    #[must_use]
+    pub fn with_delivered(mut self, count: usize) -> Self {
+        self.delivered = count;
         self
     }
 }

@@ -1,1 +1,27 @@
-//! placeholder
+//! kev-sinks: where a route delivers events — stdout, file, webhook — each behind its
+//! own Cargo feature.
+//!
+//! Every sink implements [`kev_core::Sink`]: it delivers a batch and says whether a
+//! failure is retryable. Batching, retries, dead letters and cursor commits live once,
+//! in kev-core's route runner (`docs/specs/delivery.md`). Each sink has a config struct
+//! (serde, `deny_unknown_fields`) with a pure `validate()` and a `build()`;
+//! [`SinkConfig`] is the `type:`-tagged union the route config uses.
+//!
+//! ```
+//! let yaml = "type: stdout\nformat: text\n";
+//! let config: kev_sinks::SinkConfig = serde_norway::from_str(yaml).unwrap();
+//! config.validate().unwrap();
+//! ```
+
+mod config;
+#[cfg(any(feature = "stdout", feature = "file"))]
+mod jsonl;
+
+#[cfg(feature = "file")]
+pub mod file;
+#[cfg(feature = "stdout")]
+pub mod stdout;
+#[cfg(feature = "webhook")]
+pub mod webhook;
+
+pub use config::SinkConfig;

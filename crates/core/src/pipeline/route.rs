@@ -244,6 +244,7 @@ impl Route {
             return Ok(Delivered::Yes);
         }
         let mut backoff = Backoff::new(self.policy.retry_initial, self.policy.retry_max);
+        let mut events = events;
         loop {
             let result = tokio::select! {
                 r = sink.deliver(events) => r,
@@ -259,6 +260,17 @@ impl Route {
             };
             metrics::counter!(m::SINK_ERRORS_TOTAL, "sink" => sink.name().to_owned(), "retryable" => bool_label(error.retryable))
                 .increment(1);
+            // What the sink acknowledged before failing is not sent again.
+            let done = error.delivered.min(events.len());
+            if done > 0 {
+                metrics::counter!(m::SINK_SENT_TOTAL, "sink" => sink.name().to_owned())
+                    .increment(done as u64);
+                events = &events[done..];
+                backoff.reset();
+                if events.is_empty() {
+                    return Ok(Delivered::Yes);
+                }
+            }
             if !error.retryable {
                 return self
                     .dead_letter_or_split(sink, events, error, ctx, report)

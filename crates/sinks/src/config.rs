@@ -1,0 +1,75 @@
+//! [`SinkConfig`]: the `type:`-tagged sink block of a route, validated and built here.
+
+use std::sync::Arc;
+
+use kev_core::Sink;
+use kev_core::config::ConfigError;
+use serde::Deserialize;
+
+/// One entry of a route's `sinks:` list; `type` picks the sink.
+///
+/// ```
+/// let config: kev_sinks::SinkConfig =
+///     serde_norway::from_str("type: stdout\nformat: json\n").unwrap();
+/// assert!(config.validate().is_ok());
+/// let bad: Result<kev_sinks::SinkConfig, _> = serde_norway::from_str("type: stdout\nfromat: text\n");
+/// assert!(bad.unwrap_err().to_string().contains("unknown field `fromat`"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SinkConfig {
+    #[cfg(feature = "stdout")]
+    Stdout(crate::stdout::StdoutSinkConfig),
+    #[cfg(feature = "file")]
+    File(crate::file::FileSinkConfig),
+    #[cfg(feature = "webhook")]
+    Webhook(crate::webhook::WebhookSinkConfig),
+}
+
+impl SinkConfig {
+    /// Checks the config without touching files, the environment or the network;
+    /// errors name the field (`url`, `tls.ca_file`), relative to this block.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        match self {
+            #[cfg(feature = "stdout")]
+            Self::Stdout(c) => c.validate(),
+            #[cfg(feature = "file")]
+            Self::File(c) => c.validate(),
+            #[cfg(feature = "webhook")]
+            Self::Webhook(c) => c.validate(),
+        }
+    }
+
+    /// Validates, then builds the sink: opens files, reads secrets, loads certificates.
+    pub fn build(&self) -> Result<Arc<dyn Sink>, ConfigError> {
+        Ok(match self {
+            #[cfg(feature = "stdout")]
+            Self::Stdout(c) => Arc::new(c.build()?),
+            #[cfg(feature = "file")]
+            Self::File(c) => Arc::new(c.build()?),
+            #[cfg(feature = "webhook")]
+            Self::Webhook(c) => Arc::new(c.build()?),
+        })
+    }
+}
+
+/// Checks an optional sink `name`: it becomes the `sink` metric label, so it is kept
+/// short and plain.
+#[cfg_attr(
+    not(any(feature = "stdout", feature = "file", feature = "webhook")),
+    allow(dead_code)
+)]
+pub(crate) fn validate_name(name: Option<&str>) -> Result<(), ConfigError> {
+    let Some(name) = name else { return Ok(()) };
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if name.is_empty() || name.len() > 63 || !name.chars().all(plain) {
+        return Err(ConfigError::new(
+            "name",
+            format!(
+                "{name:?} is not a valid sink name: use 1 to 63 letters, digits, '-', '_' or '.'"
+            ),
+        ));
+    }
+    Ok(())
+}

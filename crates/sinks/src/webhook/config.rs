@@ -1,0 +1,341 @@
+//! [`WebhookSinkConfig`]: `type: webhook` in a route's `sinks:`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kev_core::config::ConfigError;
+use reqwest::header::{HeaderName, HeaderValue};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+use super::WebhookSink;
+
+/// Config of the webhook sink. Secrets are never written in it: the token or the
+/// password is read from a file or an environment variable.
+///
+/// ```
+/// use kev_sinks::webhook::WebhookSinkConfig;
+/// let yaml = "
+/// url: https://hooks.example.com/kev
+/// batch: true
+/// token_file: /var/run/secrets/kev/hook-token
+/// headers: {X-Team: sre}
+/// timeout: 5s
+/// ";
+/// let c: WebhookSinkConfig = serde_norway::from_str(yaml).unwrap();
+/// assert!(c.validate().is_ok());
+/// let bad: WebhookSinkConfig = serde_norway::from_str("url: hooks.example.com/kev").unwrap();
+/// assert_eq!(bad.validate().unwrap_err().to_string(), "url: relative URL without a base");
+/// ```
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSinkConfig {
+    /// `http://` or `https://` endpoint. Credentials in the URL are refused (use
+    /// `basic_auth`); the URL is never logged, since some hooks carry a token in the path.
+    pub url: String,
+    /// `post` (default) or `put`.
+    #[serde(default)]
+    pub method: HttpMethod,
+    /// `false` (default): one request per event, body = the Event JSON object.
+    /// `true`: one request per route batch, body = a JSON array of events.
+    #[serde(default)]
+    pub batch: bool,
+    /// Extra request headers. `Authorization` and `Idempotency-Key` are kev's to set.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// File holding a bearer token (`Authorization: Bearer …`), read again per batch.
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// Environment variable holding a bearer token, read at start.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// HTTP basic auth; the password comes from a file or the environment.
+    #[serde(default)]
+    pub basic_auth: Option<BasicAuthConfig>,
+    /// TLS settings for `https://` URLs.
+    #[serde(default)]
+    pub tls: TlsConfig,
+    /// Time allowed for a whole request (connect, send, answer); default `10s`.
+    #[serde(
+        default = "default_timeout",
+        deserialize_with = "kev_core::config::duration"
+    )]
+    pub timeout: Duration,
+    /// Time allowed to connect; default `5s`.
+    #[serde(
+        default = "default_connect_timeout",
+        deserialize_with = "kev_core::config::duration"
+    )]
+    pub connect_timeout: Duration,
+    /// Name in logs and in the `sink` metric label; default `webhook`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Refused: a token in clear in the config. Accepted by the parser only to say so.
+    #[serde(default)]
+    pub(super) token: Option<IgnoredAny>,
+}
+
+/// HTTP basic auth of the webhook sink.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuthConfig {
+    pub username: String,
+    /// File holding the password, read again per batch.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// Environment variable holding the password, read at start.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Refused: a password in clear in the config.
+    #[serde(default)]
+    password: Option<IgnoredAny>,
+}
+
+/// TLS settings. Certificates are verified against the system's web PKI roots (and
+/// `ca_file`) unless `insecure_skip_verify` says otherwise.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file with CA certificates to trust in addition to the built-in roots.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate (chain) for mutual TLS; needs `key_file`.
+    #[serde(default)]
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of `cert_file`.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// Accept any server certificate. Only for tests against self-signed endpoints:
+    /// anyone on the path can read and change the traffic. Logged as a warning.
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+}
+
+/// The HTTP method of the webhook sink.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpMethod {
+    #[default]
+    Post,
+    Put,
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+/// Headers whose values may be credentials are listed by name only.
+impl std::fmt::Debug for WebhookSinkConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSinkConfig")
+            .field("url", &"<hidden>")
+            .field("method", &self.method)
+            .field("batch", &self.batch)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("token_file", &self.token_file)
+            .field("token_env", &self.token_env)
+            .field("basic_auth", &self.basic_auth)
+            .field("tls", &self.tls)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for BasicAuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BasicAuthConfig")
+            .field("username", &self.username)
+            .field("password_file", &self.password_file)
+            .field("password_env", &self.password_env)
+            .finish()
+    }
+}
+
+impl WebhookSinkConfig {
+    /// A config for `url` with every other field at its default.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            method: HttpMethod::Post,
+            batch: false,
+            headers: BTreeMap::new(),
+            token_file: None,
+            token_env: None,
+            basic_auth: None,
+            tls: TlsConfig::default(),
+            timeout: default_timeout(),
+            connect_timeout: default_connect_timeout(),
+            name: None,
+            token: None,
+        }
+    }
+
+    /// One request per route batch, as a JSON array (`batch: true`).
+    #[must_use]
+    pub fn batch(mut self, batch: bool) -> Self {
+        self.batch = batch;
+        self
+    }
+
+    /// Time allowed for a whole request.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Bearer token read from `path`.
+    #[must_use]
+    pub fn token_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.token_file = Some(path.into());
+        self
+    }
+
+    /// Name in logs and metrics.
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The URL, parsed and checked.
+    pub(super) fn parsed_url(&self) -> Result<reqwest::Url, ConfigError> {
+        let url =
+            reqwest::Url::parse(&self.url).map_err(|e| ConfigError::new("url", e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ConfigError::new(
+                "url",
+                format!("scheme must be http or https, not {:?}", url.scheme()),
+            ));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(ConfigError::new(
+                "url",
+                "credentials in the URL are not accepted: use basic_auth with password_file or password_env",
+            ));
+        }
+        Ok(url)
+    }
+
+    /// Checks the config without reading files or the environment.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.parsed_url()?;
+        self.parsed_headers()?;
+        if self.token.is_some() {
+            return Err(ConfigError::new(
+                "token",
+                "a token is not accepted in clear in the config: use token_file or token_env",
+            ));
+        }
+        let auth_kinds = [
+            self.token_file.is_some(),
+            self.token_env.is_some(),
+            self.basic_auth.is_some(),
+        ];
+        if auth_kinds.iter().filter(|set| **set).count() > 1 {
+            return Err(ConfigError::new(
+                "token_file",
+                "set only one of token_file, token_env and basic_auth",
+            ));
+        }
+        if let Some(var) = &self.token_env {
+            validate_env_name(var, "token_env")?;
+        }
+        if let Some(basic) = &self.basic_auth {
+            basic.validate().map_err(|e| e.within("basic_auth"))?;
+        }
+        self.tls.validate().map_err(|e| e.within("tls"))?;
+        if self.timeout.is_zero() {
+            return Err(ConfigError::new("timeout", "must be more than 0"));
+        }
+        if self.connect_timeout.is_zero() {
+            return Err(ConfigError::new("connect_timeout", "must be more than 0"));
+        }
+        crate::config::validate_name(self.name.as_deref())
+    }
+
+    pub(super) fn parsed_headers(&self) -> Result<reqwest::header::HeaderMap, ConfigError> {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (name, value) in &self.headers {
+            let path = format!("headers.{name}");
+            let header = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| ConfigError::new(&path, "not a valid header name"))?;
+            if header == reqwest::header::AUTHORIZATION {
+                return Err(ConfigError::new(
+                    path,
+                    "credentials are not accepted in clear in the config: use token_file, token_env or basic_auth",
+                ));
+            }
+            if header.as_str() == "idempotency-key" {
+                return Err(ConfigError::new(path, "kev sets this header itself"));
+            }
+            let mut value = HeaderValue::from_str(value)
+                .map_err(|_| ConfigError::new(&path, "not a valid header value"))?;
+            value.set_sensitive(true);
+            map.insert(header, value);
+        }
+        Ok(map)
+    }
+
+    /// Validates, reads the credentials and certificates, and builds the HTTP client.
+    pub fn build(&self) -> Result<WebhookSink, ConfigError> {
+        self.validate()?;
+        WebhookSink::new(self)
+    }
+}
+
+impl BasicAuthConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.password.is_some() {
+            return Err(ConfigError::new(
+                "password",
+                "a password is not accepted in clear in the config: use password_file or password_env",
+            ));
+        }
+        if self.username.is_empty() || self.username.contains(':') {
+            return Err(ConfigError::new(
+                "username",
+                "must be non-empty and without ':'",
+            ));
+        }
+        match (&self.password_file, &self.password_env) {
+            (Some(_), None) => Ok(()),
+            (None, Some(var)) => validate_env_name(var, "password_env"),
+            _ => Err(ConfigError::new(
+                "password_file",
+                "set exactly one of password_file and password_env",
+            )),
+        }
+    }
+}
+
+impl TlsConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        match (&self.cert_file, &self.key_file) {
+            (Some(_), None) => Err(ConfigError::new("key_file", "cert_file needs key_file")),
+            (None, Some(_)) => Err(ConfigError::new("cert_file", "key_file needs cert_file")),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn validate_env_name(var: &str, field: &str) -> Result<(), ConfigError> {
+    let ok = !var.is_empty()
+        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !var.starts_with(|c: char| c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            field,
+            format!("{var:?} is not an environment variable name"),
+        ))
+    }
+}

@@ -1,0 +1,227 @@
+//! [`WebhookSink`]: sends a batch as one request or one request per event, and turns
+//! the answer into an acknowledgement or a classified error.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kev_core::config::ConfigError;
+use kev_core::{Sink, SinkError, StoredEvent};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, Url};
+
+use super::classify::{classify_status, classify_transport};
+use super::config::{HttpMethod, TlsConfig, WebhookSinkConfig};
+use super::encoder::{body, idempotency_key_header};
+use super::secret::{Auth, LoadedAuth, SecretSource};
+
+/// How much of an error answer's body goes into the error (and the dead letter).
+const ERROR_BODY_CHARS: usize = 256;
+/// How much of a 2xx answer's body is read (so the connection can be reused).
+const MAX_DRAIN_BYTES: usize = 64 * 1024;
+
+/// Delivers events over HTTP(S).
+///
+/// `deliver` returns `Ok` once every request of the batch was answered 2xx. With one
+/// request per event, a failure reports how many events were acknowledged before it
+/// ([`SinkError::delivered`]) so that the route does not send them again.
+///
+/// ```
+/// let sink = kev_sinks::webhook::WebhookSinkConfig::new("http://127.0.0.1:9/hook").build().unwrap();
+/// assert_eq!(kev_core::Sink::name(&sink), "webhook");
+/// ```
+pub struct WebhookSink {
+    name: String,
+    client: reqwest::Client,
+    url: Url,
+    method: Method,
+    batch: bool,
+    headers: HeaderMap,
+    auth: Auth,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for WebhookSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSink")
+            .field("name", &self.name)
+            .field("method", &self.method)
+            .field("batch", &self.batch)
+            .field("auth", &self.auth)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookSink {
+    /// Builds the sink from a config that passed [`WebhookSinkConfig::validate`].
+    pub(super) fn new(config: &WebhookSinkConfig) -> Result<Self, ConfigError> {
+        let auth = if let Some(path) = &config.token_file {
+            Auth::Bearer(SecretSource::from_file(path, "token_file")?)
+        } else if let Some(var) = &config.token_env {
+            Auth::Bearer(SecretSource::from_env(var, "token_env")?)
+        } else if let Some(basic) = &config.basic_auth {
+            let password = match (&basic.password_file, &basic.password_env) {
+                (Some(path), _) => SecretSource::from_file(path, "basic_auth.password_file")?,
+                (None, Some(var)) => SecretSource::from_env(var, "basic_auth.password_env")?,
+                (None, None) => {
+                    return Err(ConfigError::new(
+                        "basic_auth.password_file",
+                        "set exactly one of password_file and password_env",
+                    ));
+                }
+            };
+            Auth::Basic {
+                username: basic.username.clone(),
+                password,
+            }
+        } else {
+            Auth::None
+        };
+        let builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            // A redirected POST may become a GET elsewhere: refuse, as a permanent error.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("kev/", env!("CARGO_PKG_VERSION")));
+        let client = apply_tls(builder, &config.tls)
+            .map_err(|e| e.within("tls"))?
+            .build()
+            .map_err(|e| ConfigError::new("tls", format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            name: config.name.clone().unwrap_or_else(|| "webhook".to_owned()),
+            client,
+            url: config.parsed_url()?,
+            method: match config.method {
+                HttpMethod::Post => Method::POST,
+                HttpMethod::Put => Method::PUT,
+            },
+            batch: config.batch,
+            headers: config.parsed_headers()?,
+            auth,
+            timeout: config.timeout,
+        })
+    }
+
+    async fn send(&self, events: &[StoredEvent], auth: &LoadedAuth) -> Result<(), SinkError> {
+        let mut request = self
+            .client
+            .request(self.method.clone(), self.url.clone())
+            .headers(self.headers.clone())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(body(events, self.batch)?);
+        if let Some(key) = idempotency_key_header(events) {
+            request = request.header("idempotency-key", key);
+        }
+        let mut response = auth
+            .apply(request)
+            .send()
+            .await
+            .map_err(|e| classify_transport(e, self.timeout))?;
+        let status = response.status();
+        if status.is_success() {
+            // Read (a bounded part of) the answer so the connection goes back to the
+            // pool; the receiver has accepted already, so a failure here changes nothing.
+            let mut read = 0;
+            while read < MAX_DRAIN_BYTES {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => read += chunk.len(),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            return Ok(());
+        }
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let text = error_body(&mut response).await;
+        Err(classify_status(status, retry_after.as_deref(), &text))
+    }
+}
+
+/// The start of an error answer's body, on one line.
+async fn error_body(response: &mut reqwest::Response) -> String {
+    let mut bytes = Vec::new();
+    while bytes.len() < ERROR_BODY_CHARS * 4 {
+        match response.chunk().await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&bytes)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(ERROR_BODY_CHARS)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+fn apply_tls(
+    mut builder: reqwest::ClientBuilder,
+    tls: &TlsConfig,
+) -> Result<reqwest::ClientBuilder, ConfigError> {
+    if let Some(path) = &tls.ca_file {
+        let pem = read(path, "ca_file")?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| ConfigError::new("ca_file", format!("{}: {e}", path.display())))?;
+        if certs.is_empty() {
+            return Err(ConfigError::new(
+                "ca_file",
+                format!("{}: no PEM certificate found", path.display()),
+            ));
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
+        let mut pem = read(cert, "cert_file")?;
+        pem.push(b'\n');
+        pem.extend(read(key, "key_file")?);
+        let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
+            ConfigError::new(
+                "cert_file",
+                format!("{} with {}: {e}", cert.display(), key.display()),
+            )
+        })?;
+        builder = builder.identity(identity);
+    }
+    if tls.insecure_skip_verify {
+        tracing::warn!(
+            "webhook sink: tls.insecure_skip_verify is set: server certificates are NOT verified"
+        );
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    Ok(builder)
+}
+
+fn read(path: &std::path::Path, field: &str) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path)
+        .map_err(|e| ConfigError::new(field, format!("cannot read {}: {e}", path.display())))
+}
+
+#[async_trait]
+impl Sink for WebhookSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn deliver(&self, batch: &[StoredEvent]) -> Result<(), SinkError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let auth = self.auth.load()?;
+        if self.batch {
+            return self.send(batch, &auth).await;
+        }
+        for (done, one) in batch.chunks(1).enumerate() {
+            self.send(one, &auth)
+                .await
+                .map_err(|e| e.with_delivered(done))?;
+        }
+        Ok(())
+    }
+}
