@@ -1,1 +1,7 @@
-//! placeholder
+//! kev-tests: the fake Kubernetes API server ([`fake_api::FakeApiServer`]) and helpers
+//! shared by the end-to-end suites in `tests/` and the benches.
+
+pub mod fake_api;
+pub mod simple_normalizer;
+
+pub use simple_normalizer::SimpleNormalizer;

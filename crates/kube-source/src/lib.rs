@@ -1,1 +1,22 @@
-//! placeholder
+//! kev-kube-source: [`KubeSource`], the watch of core/v1 and events.k8s.io/v1 Events
+//! that resumes from its checkpoint, relists on 410, reconnects forever with backoff,
+//! restarts stalled watches, and reports readiness through [`SourceHealth`].
+//!
+//! See the crate README for why it runs its own list+watch loop on `Api::list` and
+//! `Api::watch` instead of kube-runtime's `watcher`.
+
+pub mod checkpoint;
+mod client;
+mod config;
+mod convert;
+mod error;
+mod health;
+mod source;
+mod watch_loop;
+
+pub use client::build_client;
+pub use config::{Api, ApiChoice, KubeSourceConfig};
+pub use convert::{kube_event_from_core, kube_event_from_events};
+pub use error::KubeSourceError;
+pub use health::{SourceHealth, WatchStats};
+pub use source::{KubeSource, SOURCE_ID};

@@ -1,0 +1,41 @@
+//! [`build_client`]: a `kube::Client` from the pod's service account, else kubeconfig.
+
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
+
+use crate::config::KubeSourceConfig;
+use crate::error::KubeSourceError;
+
+/// In a pod (service account), unless `kubeconfig` or `context` is set; else the
+/// kubeconfig (`kubeconfig`, `$KUBECONFIG` or `~/.kube/config`) with `context` or the
+/// current context. Neither: [`KubeSourceError::NoCluster`].
+pub async fn build_client(config: &KubeSourceConfig) -> Result<kube::Client, KubeSourceError> {
+    let explicit = config.kubeconfig.is_some() || config.context.is_some();
+    if !explicit && let Ok(c) = kube::Config::incluster() {
+        tracing::info!(cluster_url = %c.cluster_url, "using the in-cluster service account");
+        return kube::Client::try_from(c).map_err(KubeSourceError::Client);
+    }
+    let kubeconfig = match &config.kubeconfig {
+        Some(path) => Kubeconfig::read_from(path),
+        None => Kubeconfig::read(),
+    };
+    let kubeconfig = match kubeconfig {
+        Ok(k) => k,
+        Err(KubeconfigError::FindPath) => return Err(KubeSourceError::NoCluster),
+        Err(KubeconfigError::ReadConfig(e, path))
+            if e.kind() == std::io::ErrorKind::NotFound && config.kubeconfig.is_none() =>
+        {
+            tracing::debug!(path = %path.display(), "no kubeconfig file");
+            return Err(KubeSourceError::NoCluster);
+        }
+        Err(e) => return Err(KubeSourceError::Kubeconfig(e)),
+    };
+    let options = KubeConfigOptions {
+        context: config.context.clone(),
+        ..Default::default()
+    };
+    let c = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(KubeSourceError::Kubeconfig)?;
+    tracing::info!(cluster_url = %c.cluster_url, context = ?config.context, "using kubeconfig");
+    kube::Client::try_from(c).map_err(KubeSourceError::Client)
+}
