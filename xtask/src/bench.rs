@@ -18,7 +18,8 @@ pub fn run(filter: Option<&str>, no_run: bool) -> anyhow::Result<ExitCode> {
     let root = workspace_root()?;
     if !no_run {
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.current_dir(&root).args(["bench", "--workspace", "--all-features", "--"]);
+        cmd.current_dir(&root)
+            .args(["bench", "--workspace", "--all-features", "--"]);
         if let Some(f) = filter {
             cmd.arg(f);
         }
@@ -40,7 +41,10 @@ pub fn run(filter: Option<&str>, no_run: bool) -> anyhow::Result<ExitCode> {
 
 fn workspace_root() -> anyhow::Result<PathBuf> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().map(Path::to_path_buf).context("xtask has no parent directory")
+    manifest
+        .parent()
+        .map(Path::to_path_buf)
+        .context("xtask has no parent directory")
 }
 
 /// Finds every `new/benchmark.json` with its `estimates.json` below `dir`.
@@ -50,7 +54,10 @@ fn collect(dir: &Path, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     };
     for entry in entries {
         let path = entry?.path();
-        if path.file_name().is_some_and(|n| n == "report" || n == "base" || n == "change") {
+        if path
+            .file_name()
+            .is_some_and(|n| n == "report" || n == "base" || n == "change")
+        {
             continue;
         }
         if path.file_name().is_some_and(|n| n == "new") {
@@ -70,8 +77,11 @@ fn read_row(dir: &Path) -> anyhow::Result<Option<Row>> {
         if !path.exists() {
             return Ok(None);
         }
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        Ok(Some(serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?))
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        Ok(Some(
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?,
+        ))
     };
     let (Some(bench), Some(estimates)) = (read("benchmark.json")?, read("estimates.json")?) else {
         return Ok(None);
@@ -81,20 +91,41 @@ fn read_row(dir: &Path) -> anyhow::Result<Option<Row>> {
         return Ok(None);
     };
     let throughput = bench["throughput"].as_object().and_then(|t| {
-        t.iter().next().and_then(|(kind, n)| n.as_f64().map(|n| (kind.to_lowercase(), n)))
+        t.iter()
+            .next()
+            .and_then(|(kind, n)| n.as_f64().map(|n| (kind.to_lowercase(), n)))
     });
-    Ok(Some(Row { id, mean_ns, throughput }))
+    Ok(Some(Row {
+        id,
+        mean_ns,
+        throughput,
+    }))
 }
 
 fn print_table(rows: &[Row]) {
     let width = rows.iter().map(|r| r.id.len()).max().unwrap_or(10).max(9);
-    println!("{:<width$}  {:>14}  {:>22}", "benchmark", "mean/iter", "throughput");
+    println!(
+        "{:<width$}  {:>14}  {:>22}",
+        "benchmark", "mean/iter", "throughput"
+    );
     for row in rows {
-        let per_sec = row.throughput.as_ref().map_or(String::from("-"), |(kind, n)| {
-            let rate = n / (row.mean_ns / 1e9);
-            if kind == "bytes" { format!("{:.1} MiB/s", rate / (1024.0 * 1024.0)) } else { format!("{} {kind}/s", human(rate)) }
-        });
-        println!("{:<width$}  {:>14}  {:>22}", row.id, duration(row.mean_ns), per_sec);
+        let per_sec = row
+            .throughput
+            .as_ref()
+            .map_or(String::from("-"), |(kind, n)| {
+                let rate = n / (row.mean_ns / 1e9);
+                if kind == "bytes" {
+                    format!("{:.1} MiB/s", rate / (1024.0 * 1024.0))
+                } else {
+                    format!("{} {kind}/s", human(rate))
+                }
+            });
+        println!(
+            "{:<width$}  {:>14}  {:>22}",
+            row.id,
+            duration(row.mean_ns),
+            per_sec
+        );
     }
 }
 

@@ -75,9 +75,13 @@ async fn events(
     State(store): State<Arc<dyn Store>>,
     Query(params): Query<QueryParams>,
 ) -> Result<axum::Json<Vec<kev_core::StoredEvent>>, ApiError> {
-    let mut query = params.to_query(jiff::Timestamp::now()).map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.0))?;
+    let mut query = params
+        .to_query(jiff::Timestamp::now())
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.0))?;
     query.limit = Some(query.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE));
-    Ok(axum::Json(on_store(&store, move |s| s.query(&query)).await?))
+    Ok(axum::Json(
+        on_store(&store, move |s| s.query(&query)).await?,
+    ))
 }
 
 async fn log(
@@ -85,12 +89,19 @@ async fn log(
     Query(req): Query<LogRequest>,
 ) -> Result<axum::Json<Vec<kev_core::StoredEvent>>, ApiError> {
     let limit = req.limit.min(MAX_PAGE);
-    Ok(axum::Json(on_store(&store, move |s| s.read_log(req.from, limit)).await?))
+    Ok(axum::Json(
+        on_store(&store, move |s| s.read_log(req.from, limit)).await?,
+    ))
 }
 
 async fn stats(State(store): State<Arc<dyn Store>>) -> Result<axum::Json<StatsResponse>, ApiError> {
     let s = on_store(&store, |s| s.stats()).await?;
-    Ok(axum::Json(StatsResponse { events: s.events, bytes: s.bytes, first_seq: s.first_seq, last_seq: s.last_seq }))
+    Ok(axum::Json(StatsResponse {
+        events: s.events,
+        bytes: s.bytes,
+        first_seq: s.first_seq,
+        last_seq: s.last_seq,
+    }))
 }
 
 async fn dead_letters(
@@ -98,5 +109,7 @@ async fn dead_letters(
     Query(req): Query<DeadLetterRequest>,
 ) -> Result<axum::Json<Vec<kev_core::DeadLetter>>, ApiError> {
     let limit = req.limit.min(MAX_PAGE);
-    Ok(axum::Json(on_store(&store, move |s| s.dead_letters(req.route.as_deref(), limit)).await?))
+    Ok(axum::Json(
+        on_store(&store, move |s| s.dead_letters(req.route.as_deref(), limit)).await?,
+    ))
 }

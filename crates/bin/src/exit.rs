@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use kev_core::StoreError;
 use kev_core::config::ConfigError;
 
-pub const USAGE: ExitCode = ExitCode::from(2);
-pub const FAILURE: ExitCode = ExitCode::from(1);
+pub const USAGE: u8 = 2;
+pub const FAILURE: u8 = 1;
 
 /// An error that is the user's to fix (a wrong flag value, a missing file): exit code 2.
 #[derive(Debug)]
@@ -27,16 +27,20 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(error) {
         return ExitCode::SUCCESS;
     }
-    eprintln!("kev: {error:#}");
-    if is_usage(error) { USAGE } else { FAILURE }
+    eprintln!("kev: {}", chain_message(error));
+    ExitCode::from(if is_usage(error) { USAGE } else { FAILURE })
 }
 
 fn is_usage(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         cause.is::<UsageError>()
             || cause.is::<ConfigError>()
-            || cause.downcast_ref::<crate::config::ConfigErrors>().is_some()
-            || cause.downcast_ref::<StoreError>().is_some_and(StoreError::is_usage_error)
+            || cause
+                .downcast_ref::<crate::config::ConfigErrors>()
+                .is_some()
+            || cause
+                .downcast_ref::<StoreError>()
+                .is_some_and(StoreError::is_usage_error)
     })
 }
 
@@ -46,4 +50,37 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// The error and its causes joined by `: `, leaving out a cause whose text the message
+/// before it already contains (many error types print their source themselves).
+pub fn chain_message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_already_in_the_message_are_not_repeated() {
+        let io = std::io::Error::other("disk on fire");
+        let e = anyhow::Error::new(io)
+            .context("writing kev-data/kev.redb: disk on fire")
+            .context("store failed");
+        assert_eq!(
+            chain_message(&e),
+            "store failed: writing kev-data/kev.redb: disk on fire"
+        );
+    }
 }

@@ -27,7 +27,11 @@ pub fn init(args: &LogArgs) -> anyhow::Result<()> {
         _ => EnvFilter::try_new(&args.log_level),
     }
     .map_err(|e| anyhow::anyhow!("invalid log filter: {e}"))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
     let result = match args.log_format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

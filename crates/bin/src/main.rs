@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     if let Err(e) = logging::init(&cli.log) {
         eprintln!("kev: {e:#}");
-        return exit::USAGE;
+        return ExitCode::from(exit::USAGE);
     }
     match commands::run(cli) {
         Ok(code) => code,

@@ -15,7 +15,8 @@ use tokio_util::sync::CancellationToken;
 /// Buckets for every `_seconds` histogram: sub-millisecond store appends up to
 /// multi-minute remediation calls.
 const SECONDS_BUCKETS: &[f64] = &[
-    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0, 300.0,
 ];
 
 /// Installs the global Prometheus recorder for the `metrics` facade.
@@ -68,10 +69,18 @@ async fn render_metrics(State(state): State<Arc<AppState>>) -> String {
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, String) {
-    let failing: Vec<&str> = state.checks.iter().filter(|(_, ok)| !ok()).map(|(name, _)| name.as_str()).collect();
+    let failing: Vec<&str> = state
+        .checks
+        .iter()
+        .filter(|(_, ok)| !ok())
+        .map(|(name, _)| name.as_str())
+        .collect();
     if failing.is_empty() {
         (StatusCode::OK, "ready\n".into())
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {}\n", failing.join(", ")))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {}\n", failing.join(", ")),
+        )
     }
 }

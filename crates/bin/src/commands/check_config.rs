@@ -9,7 +9,11 @@ pub fn check_config(file: &Path) -> anyhow::Result<ExitCode> {
     let config = RawConfig::load(file, std::env::vars())?;
     let errors = config.validate();
     if !errors.is_empty() {
-        return Err(ConfigErrors { origin: file.display().to_string(), errors }.into());
+        return Err(ConfigErrors {
+            origin: file.display().to_string(),
+            errors,
+        }
+        .into());
     }
     println!("{}: ok ({} route(s))", file.display(), config.routes.len());
     Ok(ExitCode::SUCCESS)

@@ -28,5 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// A multi-threaded tokio runtime for the commands that need one.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }

@@ -40,7 +40,11 @@ pub fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
         let access = args.store.open().await?;
         let mut out = std::io::stdout().lock();
         if args.dead_letter {
-            let limit = if args.limit == 0 { usize::MAX } else { args.limit };
+            let limit = if args.limit == 0 {
+                usize::MAX
+            } else {
+                args.limit
+            };
             for letter in access.dead_letters(args.route.clone(), limit).await? {
                 serde_json::to_writer(&mut out, &letter)?;
                 out.write_all(b"\n")?;
@@ -56,7 +60,8 @@ pub fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
         events.reverse();
         let style = TableStyle {
             namespace: args.params.namespace.is_none(),
-            cluster: args.params.cluster.is_none() && events.iter().any(|e| !e.event.cluster.is_empty()),
+            cluster: args.params.cluster.is_none()
+                && events.iter().any(|e| !e.event.cluster.is_empty()),
             wide: false,
             width: terminal_width(),
         };

@@ -20,15 +20,24 @@ pub fn run(args: RunArgs, replay: Option<String>) -> anyhow::Result<ExitCode> {
     apply_flags(&mut config, &args, replay)?;
     let errors = config.validate();
     if !errors.is_empty() {
-        let origin = args.config.as_ref().map_or_else(|| "(flags)".into(), |p| p.display().to_string());
+        let origin = args
+            .config
+            .as_ref()
+            .map_or_else(|| "(flags)".into(), |p| p.display().to_string());
         return Err(ConfigErrors { origin, errors }.into());
     }
     super::runtime()?.block_on(run_pipeline(config, args))
 }
 
 /// Command-line flags win over the config file and the environment.
-fn apply_flags(config: &mut RawConfig, args: &RunArgs, replay: Option<String>) -> anyhow::Result<()> {
-    let source = replay.map(|path| format!("replay:{path}")).or_else(|| args.source.clone());
+fn apply_flags(
+    config: &mut RawConfig,
+    args: &RunArgs,
+    replay: Option<String>,
+) -> anyhow::Result<()> {
+    let source = replay
+        .map(|path| format!("replay:{path}"))
+        .or_else(|| args.source.clone());
     if let Some(spec) = source {
         config.source = parse_source(&spec, args.context.as_deref())?;
     } else if let Some(context) = &args.context {
@@ -60,9 +69,13 @@ fn apply_flags(config: &mut RawConfig, args: &RunArgs, replay: Option<String>) -
 fn parse_source(spec: &str, context: Option<&str>) -> anyhow::Result<SourceConfig> {
     if let Some(path) = spec.strip_prefix("replay:") {
         if context.is_some() {
-            return Err(UsageError("--context goes with --source kube, not a replay".into()).into());
+            return Err(
+                UsageError("--context goes with --source kube, not a replay".into()).into(),
+            );
         }
-        return Ok(SourceConfig::Replay { path: path.to_owned() });
+        return Ok(SourceConfig::Replay {
+            path: path.to_owned(),
+        });
     }
     #[cfg(feature = "kube")]
     if spec == "kube" {
@@ -74,7 +87,11 @@ fn parse_source(spec: &str, context: Option<&str>) -> anyhow::Result<SourceConfi
     }
     Err(UsageError(format!(
         "--source {spec:?}: expected `kube` or `replay:PATH` (`replay:-` for stdin){}",
-        if cfg!(feature = "kube") { "" } else { "; this kev was built without the `kube` feature" }
+        if cfg!(feature = "kube") {
+            ""
+        } else {
+            "; this kev was built without the `kube` feature"
+        }
     ))
     .into())
 }
@@ -142,20 +159,23 @@ async fn run_pipeline(config: RawConfig, _args: RunArgs) -> anyhow::Result<ExitC
 /// SIGINT or SIGTERM starts a graceful shutdown; a second one exits at once.
 fn spawn_signal_handler(shutdown: CancellationToken) {
     tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM");
+                    return;
+                }
+            };
         for round in 0..2 {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
             }
             if round == 0 {
-                tracing::info!("shutting down: storing the batch in hand and draining routes (signal again to exit now)");
+                tracing::info!(
+                    "shutting down: storing the batch in hand and draining routes (signal again to exit now)"
+                );
                 shutdown.cancel();
             } else {
                 std::process::exit(130);

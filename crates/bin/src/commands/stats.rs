@@ -31,7 +31,12 @@ pub fn stats(mut args: StatsArgs) -> anyhow::Result<ExitCode> {
         params.collapse = true;
         let events = access.query(&params).await?;
         let mut out = std::io::stdout().lock();
-        write_stats(&mut out, &events, args.top, args.params.since.as_deref().unwrap_or("24h"))?;
+        write_stats(
+            &mut out,
+            &events,
+            args.top,
+            args.params.since.as_deref().unwrap_or("24h"),
+        )?;
         out.flush()?;
         Ok(ExitCode::SUCCESS)
     })
@@ -39,9 +44,18 @@ pub fn stats(mut args: StatsArgs) -> anyhow::Result<ExitCode> {
 
 /// Occurrences are counted with each event's `count` (its latest version), so an event
 /// that repeated 300 times weighs 300.
-pub fn write_stats(out: &mut impl Write, events: &[StoredEvent], top: usize, since: &str) -> std::io::Result<()> {
+pub fn write_stats(
+    out: &mut impl Write,
+    events: &[StoredEvent],
+    top: usize,
+    since: &str,
+) -> std::io::Result<()> {
     let occurrences: u64 = events.iter().map(|e| u64::from(e.event.count.max(1))).sum();
-    writeln!(out, "{} events, {occurrences} occurrences, since {since}", events.len())?;
+    writeln!(
+        out,
+        "{} events, {occurrences} occurrences, since {since}",
+        events.len()
+    )?;
 
     let mut reasons: HashMap<(String, String), u64> = HashMap::new();
     let mut objects: HashMap<String, u64> = HashMap::new();
@@ -49,14 +63,17 @@ pub fn write_stats(out: &mut impl Write, events: &[StoredEvent], top: usize, sin
     for s in events {
         let e = &s.event;
         let n = u64::from(e.count.max(1));
-        *reasons.entry((e.r#type.to_string(), e.reason.clone())).or_default() += n;
+        *reasons
+            .entry((e.r#type.to_string(), e.reason.clone()))
+            .or_default() += n;
         let object = match e.namespace.as_str() {
             "" => e.regarding.kind_name(),
             ns => format!("{ns}/{}", e.regarding.kind_name()),
         };
         *objects.entry(object).or_default() += n;
         if let Some(t) = e.time() {
-            let hour = jiff::Timestamp::from_second(t.as_second() - t.as_second().rem_euclid(3600)).unwrap_or(t);
+            let hour = jiff::Timestamp::from_second(t.as_second() - t.as_second().rem_euclid(3600))
+                .unwrap_or(t);
             *hours.entry(hour).or_default() += 1;
         }
     }
@@ -101,7 +118,11 @@ mod tests {
                 r#type: EventType::Warning,
                 reason: reason.into(),
                 count,
-                regarding: ObjectRef { kind: "Pod".into(), name: "web-0".into(), ..Default::default() },
+                regarding: ObjectRef {
+                    kind: "Pod".into(),
+                    name: "web-0".into(),
+                    ..Default::default()
+                },
                 last_seen: Some(at.parse().unwrap()),
                 ..Default::default()
             },
@@ -114,10 +135,22 @@ mod tests {
         let mut out = Vec::new();
         write_stats(&mut out, &events, 10, "24h").unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.starts_with("3 events, 33 occurrences, since 24h"), "{text}");
-        assert!(text.contains("      31  Warning  BackOff\n       2  Warning  FailedMount"), "{text}");
+        assert!(
+            text.starts_with("3 events, 33 occurrences, since 24h"),
+            "{text}"
+        );
+        assert!(
+            text.contains("      31  Warning  BackOff\n       2  Warning  FailedMount"),
+            "{text}"
+        );
         assert!(text.contains("      33  shop/pod/web-0"), "{text}");
-        assert!(text.contains("2026-11-23 10:00       2  ########################################"), "{text}");
-        assert!(text.contains("2026-11-23 11:00       1  ####################"), "{text}");
+        assert!(
+            text.contains("2026-11-23 10:00       2  ########################################"),
+            "{text}"
+        );
+        assert!(
+            text.contains("2026-11-23 11:00       1  ####################"),
+            "{text}"
+        );
     }
 }

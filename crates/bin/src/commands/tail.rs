@@ -42,7 +42,12 @@ pub fn tail(args: TailArgs) -> anyhow::Result<ExitCode> {
             width: super::query::terminal_width(),
         };
         let mut last = access.last_seq().await?;
-        let mut recent = access.query(&QueryParams { limit: Some(args.lines), ..args.params.clone() }).await?;
+        let mut recent = access
+            .query(&QueryParams {
+                limit: Some(args.lines),
+                ..args.params.clone()
+            })
+            .await?;
         recent.reverse();
         let mut out = std::io::stdout().lock();
         write_events(&mut out, &recent, args.output, style)?;
@@ -55,9 +60,14 @@ pub fn tail(args: TailArgs) -> anyhow::Result<ExitCode> {
             }
             loop {
                 let batch = access.read_log(last + 1, 1000).await?;
-                let Some(end) = batch.last().map(|e| e.seq) else { break };
+                let Some(end) = batch.last().map(|e| e.seq) else {
+                    break;
+                };
                 last = end;
-                let matching: Vec<_> = batch.into_iter().filter(|e| filter.matches(&e.event)).collect();
+                let matching: Vec<_> = batch
+                    .into_iter()
+                    .filter(|e| filter.matches(&e.event))
+                    .collect();
                 if matching.is_empty() {
                     continue;
                 }

@@ -34,7 +34,10 @@ impl std::error::Error for ConfigErrors {}
 
 impl RawConfig {
     /// Reads `path` (YAML), applies `KEV_…` overrides from `vars`, and deserializes.
-    pub fn load(path: &Path, vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigErrors> {
+    pub fn load(
+        path: &Path,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigErrors> {
         let origin = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors {
             origin: origin.clone(),
@@ -44,7 +47,9 @@ impl RawConfig {
     }
 
     /// The defaults with `KEV_…` overrides, for runs without a config file.
-    pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigErrors> {
+    pub fn from_env(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigErrors> {
         Self::parse("{}", "(defaults)", vars)
     }
 
@@ -65,7 +70,10 @@ impl RawConfig {
         if value.is_null() {
             value = serde_norway::Value::Mapping(Default::default());
         }
-        env::apply_overrides(&mut value, vars).map_err(|e| ConfigErrors { origin: origin.to_owned(), errors: vec![e] })?;
+        env::apply_overrides(&mut value, vars).map_err(|e| ConfigErrors {
+            origin: origin.to_owned(),
+            errors: vec![e],
+        })?;
         serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             let path = if path == "." { String::new() } else { path };

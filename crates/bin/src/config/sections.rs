@@ -149,7 +149,11 @@ pub struct PipelineSection {
 impl Default for PipelineSection {
     fn default() -> Self {
         let d = kev_core::pipeline::PipelineConfig::default();
-        Self { batch_max_events: d.batch_max_events, batch_max_delay: d.batch_max_delay, drain_timeout: d.drain_timeout }
+        Self {
+            batch_max_events: d.batch_max_events,
+            batch_max_delay: d.batch_max_delay,
+            drain_timeout: d.drain_timeout,
+        }
     }
 }
 
@@ -180,7 +184,10 @@ pub struct RouteConfig {
 
 impl RouteConfig {
     pub fn filter_config(&self) -> FilterConfig {
-        FilterConfig { r#match: self.r#match.clone(), drop: self.drop.clone() }
+        FilterConfig {
+            r#match: self.r#match.clone(),
+            drop: self.drop.clone(),
+        }
     }
 }
 
@@ -198,7 +205,10 @@ pub struct BatchConfig {
 impl Default for BatchConfig {
     fn default() -> Self {
         let d = kev_core::pipeline::SinkPolicy::default();
-        Self { max_events: d.max_events, max_delay: d.max_delay }
+        Self {
+            max_events: d.max_events,
+            max_delay: d.max_delay,
+        }
     }
 }
 
@@ -217,7 +227,10 @@ pub struct RetryConfig {
 impl Default for RetryConfig {
     fn default() -> Self {
         let d = kev_core::pipeline::SinkPolicy::default();
-        Self { initial: d.retry_initial, max: d.retry_max }
+        Self {
+            initial: d.retry_initial,
+            max: d.retry_max,
+        }
     }
 }
 
@@ -238,7 +251,11 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { listen: "0.0.0.0:9464".into(), enabled: true, api_listen: "127.0.0.1:9465".into() }
+        Self {
+            listen: "0.0.0.0:9464".into(),
+            enabled: true,
+            api_listen: "127.0.0.1:9465".into(),
+        }
     }
 }
 
@@ -267,7 +284,10 @@ impl RawConfig {
             errors.push(e.within("filter"));
         }
         if self.pipeline.batch_max_events == 0 {
-            errors.push(ConfigError::new("pipeline.batch_max_events", "must be at least 1"));
+            errors.push(ConfigError::new(
+                "pipeline.batch_max_events",
+                "must be at least 1",
+            ));
         }
         if self.store.path.as_os_str().is_empty() && self.store.r#type != StoreType::Memory {
             errors.push(ConfigError::new("store.path", "must not be empty"));
@@ -275,19 +295,28 @@ impl RawConfig {
         if self.server.enabled && self.server.listen.parse::<SocketAddr>().is_err() {
             errors.push(ConfigError::new(
                 "server.listen",
-                format!("{:?} is not an address like 0.0.0.0:9464", self.server.listen),
+                format!(
+                    "{:?} is not an address like 0.0.0.0:9464",
+                    self.server.listen
+                ),
             ));
         }
         if self.server.api_enabled() && self.server.api_listen.parse::<SocketAddr>().is_err() {
             errors.push(ConfigError::new(
                 "server.api_listen",
-                format!("{:?} is not an address like 127.0.0.1:9465, or `off`", self.server.api_listen),
+                format!(
+                    "{:?} is not an address like 127.0.0.1:9465, or `off`",
+                    self.server.api_listen
+                ),
             ));
         }
         if let SourceConfig::Replay { path } = &self.source
             && path.is_empty()
         {
-            errors.push(ConfigError::new("source.path", "must name a file or `-` for stdin"));
+            errors.push(ConfigError::new(
+                "source.path",
+                "must name a file or `-` for stdin",
+            ));
         }
         #[cfg(feature = "kube")]
         if let SourceConfig::Kube(kube) = &self.source
@@ -300,7 +329,10 @@ impl RawConfig {
             let at = format!("routes[{i}]");
             errors.extend(route.validate().into_iter().map(|e| e.within(&at)));
             if !names.insert(route.name.as_str()) {
-                errors.push(ConfigError::new(format!("{at}.name"), format!("duplicate route name {:?}", route.name)));
+                errors.push(ConfigError::new(
+                    format!("{at}.name"),
+                    format!("duplicate route name {:?}", route.name),
+                ));
             }
         }
         errors
@@ -312,7 +344,10 @@ impl RouteConfig {
         let mut errors = Vec::new();
         let name_ok = !self.name.is_empty()
             && self.name.len() <= 63
-            && self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !name_ok {
             errors.push(ConfigError::new(
                 "name",

@@ -14,7 +14,10 @@ use crate::config::RawConfig;
 #[derive(Debug)]
 pub enum Access {
     Direct(Arc<dyn Store>),
-    Daemon { client: reqwest::Client, base: String },
+    Daemon {
+        client: reqwest::Client,
+        base: String,
+    },
 }
 
 impl Access {
@@ -24,8 +27,15 @@ impl Access {
         if let Some(base) = server {
             return Ok(Self::daemon(base));
         }
-        match crate::assemble::open_store(&config.store) {
+        match crate::assemble::open_store_for_reading(&config.store) {
             Ok(store) => Ok(Self::Direct(store)),
+            Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Err(crate::exit::UsageError(format!(
+                    "no kev store at {} (use --store-path, or --config with the file `kev run` uses)",
+                    config.store.path.display()
+                ))
+                .into())
+            }
             Err(StoreError::Locked { path }) if config.server.api_enabled() => {
                 let base = format!("http://{}", config.server.api_connect_address());
                 tracing::info!(%path, %base, "the store is in use by a running kev; asking it through its API");
@@ -36,7 +46,10 @@ impl Access {
     }
 
     fn daemon(base: &str) -> Self {
-        Self::Daemon { client: reqwest::Client::new(), base: base.trim_end_matches('/').to_owned() }
+        Self::Daemon {
+            client: reqwest::Client::new(),
+            base: base.trim_end_matches('/').to_owned(),
+        }
     }
 
     pub async fn query(&self, request: &QueryParams) -> anyhow::Result<Vec<StoredEvent>> {
@@ -46,7 +59,9 @@ impl Access {
                 let store = Arc::clone(store);
                 Ok(tokio::task::spawn_blocking(move || store.query(&query)).await??)
             }
-            Self::Daemon { client, base } => get(client, &format!("{base}/api/v1/events"), request).await,
+            Self::Daemon { client, base } => {
+                get(client, &format!("{base}/api/v1/events"), request).await
+            }
         }
     }
 
@@ -57,7 +72,12 @@ impl Access {
                 Ok(tokio::task::spawn_blocking(move || store.read_log(from, limit)).await??)
             }
             Self::Daemon { client, base } => {
-                get(client, &format!("{base}/api/v1/log"), &LogRequest { from, limit }).await
+                get(
+                    client,
+                    &format!("{base}/api/v1/log"),
+                    &LogRequest { from, limit },
+                )
+                .await
             }
         }
     }
@@ -69,20 +89,35 @@ impl Access {
                 Ok(tokio::task::spawn_blocking(move || store.last_seq()).await??)
             }
             Self::Daemon { client, base } => {
-                let stats: StatsResponse = get(client, &format!("{base}/api/v1/stats"), &()).await?;
+                let stats: StatsResponse =
+                    get(client, &format!("{base}/api/v1/stats"), &()).await?;
                 Ok(stats.last_seq)
             }
         }
     }
 
-    pub async fn dead_letters(&self, route: Option<String>, limit: usize) -> anyhow::Result<Vec<DeadLetter>> {
+    pub async fn dead_letters(
+        &self,
+        route: Option<String>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<DeadLetter>> {
         match self {
             Self::Direct(store) => {
                 let store = Arc::clone(store);
-                Ok(tokio::task::spawn_blocking(move || store.dead_letters(route.as_deref(), limit)).await??)
+                Ok(
+                    tokio::task::spawn_blocking(move || {
+                        store.dead_letters(route.as_deref(), limit)
+                    })
+                    .await??,
+                )
             }
             Self::Daemon { client, base } => {
-                get(client, &format!("{base}/api/v1/dead-letters"), &DeadLetterRequest { route, limit }).await
+                get(
+                    client,
+                    &format!("{base}/api/v1/dead-letters"),
+                    &DeadLetterRequest { route, limit },
+                )
+                .await
             }
         }
     }
@@ -127,5 +162,8 @@ async fn get<Q: Serialize + ?Sized, T: for<'de> Deserialize<'de>>(
         let body = response.text().await.unwrap_or_default();
         anyhow::bail!("{url}: {status}: {}", body.trim());
     }
-    response.json().await.with_context(|| format!("{url}: unexpected answer"))
+    response
+        .json()
+        .await
+        .with_context(|| format!("{url}: unexpected answer"))
 }

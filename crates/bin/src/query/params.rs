@@ -64,11 +64,23 @@ impl QueryParams {
             name: self.name.clone(),
             reason: self.reason.clone(),
             r#type: self.r#type.as_deref().map(parse_type).transpose()?,
-            since: self.since.as_deref().map(|s| parse_time("--since", s, now)).transpose()?,
-            until: self.until.as_deref().map(|s| parse_time("--until", s, now)).transpose()?,
+            since: self
+                .since
+                .as_deref()
+                .map(|s| parse_time("--since", s, now))
+                .transpose()?,
+            until: self
+                .until
+                .as_deref()
+                .map(|s| parse_time("--until", s, now))
+                .transpose()?,
             reporting_controller: self.controller.clone(),
             message_contains: self.grep.clone(),
-            order: if self.oldest_first { Order::OldestFirst } else { Order::NewestFirst },
+            order: if self.oldest_first {
+                Order::OldestFirst
+            } else {
+                Order::NewestFirst
+            },
             limit: self.limit,
             collapse: self.collapse,
         })
@@ -79,18 +91,27 @@ fn parse_type(t: &str) -> Result<EventType, UsageError> {
     match t.to_ascii_lowercase().as_str() {
         "normal" => Ok(EventType::Normal),
         "warning" => Ok(EventType::Warning),
-        _ => Err(UsageError(format!("--type {t:?}: expected Normal or Warning"))),
+        _ => Err(UsageError(format!(
+            "--type {t:?}: expected Normal or Warning"
+        ))),
     }
 }
 
 /// `1h` (that long before `now`) or an RFC 3339 timestamp.
-pub fn parse_time(flag: &str, text: &str, now: jiff::Timestamp) -> Result<jiff::Timestamp, UsageError> {
+pub fn parse_time(
+    flag: &str,
+    text: &str,
+    now: jiff::Timestamp,
+) -> Result<jiff::Timestamp, UsageError> {
     if let Ok(t) = text.parse::<jiff::Timestamp>() {
         return Ok(t);
     }
-    let ago = parse_duration(text).map_err(|e| UsageError(format!("{flag}: {e}, or an RFC 3339 time")))?;
-    let ago = jiff::SignedDuration::try_from(ago).map_err(|e| UsageError(format!("{flag}: {e}")))?;
-    now.checked_sub(ago).map_err(|e| UsageError(format!("{flag} {text:?}: {e}")))
+    let ago = parse_duration(text)
+        .map_err(|e| UsageError(format!("{flag}: {e}, or an RFC 3339 time")))?;
+    let ago =
+        jiff::SignedDuration::try_from(ago).map_err(|e| UsageError(format!("{flag}: {e}")))?;
+    now.checked_sub(ago)
+        .map_err(|e| UsageError(format!("{flag} {text:?}: {e}")))
 }
 
 #[cfg(test)]
@@ -100,13 +121,23 @@ mod tests {
     #[test]
     fn relative_and_absolute_times() {
         let now: jiff::Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
-        let p = QueryParams { since: Some("1h".into()), until: Some("2026-11-23T11:30:00Z".into()), ..Default::default() };
+        let p = QueryParams {
+            since: Some("1h".into()),
+            until: Some("2026-11-23T11:30:00Z".into()),
+            ..Default::default()
+        };
         let q = p.to_query(now).unwrap();
         assert_eq!(q.since, Some("2026-11-23T11:00:00Z".parse().unwrap()));
         assert_eq!(q.until, Some("2026-11-23T11:30:00Z".parse().unwrap()));
-        let bad = QueryParams { since: Some("yesterday".into()), ..Default::default() };
+        let bad = QueryParams {
+            since: Some("yesterday".into()),
+            ..Default::default()
+        };
         assert!(bad.to_query(now).unwrap_err().0.starts_with("--since"));
-        let bad = QueryParams { r#type: Some("Error".into()), ..Default::default() };
+        let bad = QueryParams {
+            r#type: Some("Error".into()),
+            ..Default::default()
+        };
         assert!(bad.to_query(now).is_err());
     }
 }

@@ -87,7 +87,11 @@ mod tests {
             (9 * 365 * 86_400, "9y"),
         ];
         for (secs, want) in cases {
-            assert_eq!(human_duration(Some(Duration::from_secs(secs))), want, "{secs}s");
+            assert_eq!(
+                human_duration(Some(Duration::from_secs(secs))),
+                want,
+                "{secs}s"
+            );
         }
         assert_eq!(human_duration(None), "<invalid>");
     }
@@ -95,7 +99,13 @@ mod tests {
     #[test]
     fn small_clock_skew_is_now_and_large_is_invalid() {
         let now = jiff::Timestamp::from_second(1_000_000).unwrap();
-        assert_eq!(age(now, jiff::Timestamp::from_second(1_000_001).unwrap()), Some(Duration::ZERO));
-        assert_eq!(age(now, jiff::Timestamp::from_second(1_000_010).unwrap()), None);
+        assert_eq!(
+            age(now, jiff::Timestamp::from_second(1_000_001).unwrap()),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            age(now, jiff::Timestamp::from_second(1_000_010).unwrap()),
+            None
+        );
     }
 }

@@ -25,11 +25,22 @@ pub enum OutputFormat {
 }
 
 /// Writes `events` in `format`; tables get a header, the others one record per event.
-pub fn write_events(out: &mut impl Write, events: &[StoredEvent], format: OutputFormat, style: TableStyle) -> io::Result<()> {
+pub fn write_events(
+    out: &mut impl Write,
+    events: &[StoredEvent],
+    format: OutputFormat,
+    style: TableStyle,
+) -> io::Result<()> {
     match format {
-        OutputFormat::Table | OutputFormat::Wide => {
-            write_table(out, jiff::Timestamp::now(), events, TableStyle { wide: format == OutputFormat::Wide, ..style })
-        }
+        OutputFormat::Table | OutputFormat::Wide => write_table(
+            out,
+            jiff::Timestamp::now(),
+            events,
+            TableStyle {
+                wide: format == OutputFormat::Wide,
+                ..style
+            },
+        ),
         OutputFormat::Json => {
             for e in events {
                 serde_json::to_writer(&mut *out, &e.event)?;

@@ -26,13 +26,22 @@ pub fn last_seen(now: jiff::Timestamp, e: &kev_core::Event) -> String {
     };
     let last_age = human_duration(age(now, last));
     match e.first_seen {
-        Some(first) if e.count > 1 => format!("{last_age} (x{} over {})", e.count, human_duration(age(now, first))),
+        Some(first) if e.count > 1 => format!(
+            "{last_age} (x{} over {})",
+            e.count,
+            human_duration(age(now, first))
+        ),
         _ => last_age,
     }
 }
 
 /// Writes the header and one row per event.
-pub fn write_table(out: &mut impl Write, now: jiff::Timestamp, events: &[StoredEvent], style: TableStyle) -> io::Result<()> {
+pub fn write_table(
+    out: &mut impl Write,
+    now: jiff::Timestamp,
+    events: &[StoredEvent],
+    style: TableStyle,
+) -> io::Result<()> {
     let mut header: Vec<&str> = Vec::new();
     if style.cluster {
         header.push("CLUSTER");
@@ -68,7 +77,10 @@ pub fn write_table(out: &mut impl Write, now: jiff::Timestamp, events: &[StoredE
                     (c, h) => format!("{c}, {h}"),
                 };
                 row.push(source);
-                row.push(e.first_seen.map_or("<unknown>".into(), |f| human_duration(age(now, f))));
+                row.push(
+                    e.first_seen
+                        .map_or("<unknown>".into(), |f| human_duration(age(now, f))),
+                );
                 row.push(e.count.to_string());
                 row.push(e.name.clone());
             }
@@ -113,7 +125,10 @@ fn write_row<'a>(
             }
         } else {
             line.push_str(cell);
-            line.extend(std::iter::repeat_n(' ', widths[i] - cell.chars().count() + 3));
+            line.extend(std::iter::repeat_n(
+                ' ',
+                widths[i] - cell.chars().count() + 3,
+            ));
         }
     }
     writeln!(out, "{}", line.trim_end())
@@ -142,18 +157,30 @@ mod tests {
             r#type: EventType::Warning,
             reason: "BackOff".into(),
             message: "Back-off restarting failed container\napp in pod web-0".into(),
-            regarding: ObjectRef { kind: "Pod".into(), name: "web-0".into(), ..Default::default() },
+            regarding: ObjectRef {
+                kind: "Pod".into(),
+                name: "web-0".into(),
+                ..Default::default()
+            },
             first_seen: Some(ts("2026-11-23T09:00:00Z")),
             last_seen: Some(ts("2026-11-23T11:55:00Z")),
             count: 12,
             ..Default::default()
         };
         let mut out = Vec::new();
-        let style = TableStyle { namespace: true, cluster: false, wide: false, width: None };
+        let style = TableStyle {
+            namespace: true,
+            cluster: false,
+            wide: false,
+            width: None,
+        };
         write_table(&mut out, now, &[StoredEvent { seq: 1, event }], style).unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "NAMESPACE   LAST SEEN           TYPE      REASON    OBJECT      MESSAGE");
+        assert_eq!(
+            lines[0],
+            "NAMESPACE   LAST SEEN           TYPE      REASON    OBJECT      MESSAGE"
+        );
         assert_eq!(
             lines[1],
             "shop        5m (x12 over 3h)    Warning   BackOff   pod/web-0   Back-off restarting failed container app in pod web-0"
@@ -163,9 +190,19 @@ mod tests {
     #[test]
     fn cuts_the_message_to_the_terminal_width() {
         let now = ts("2026-11-23T12:00:00Z");
-        let event = Event { message: "x".repeat(500), last_seen: Some(now), count: 1, ..Default::default() };
+        let event = Event {
+            message: "x".repeat(500),
+            last_seen: Some(now),
+            count: 1,
+            ..Default::default()
+        };
         let mut out = Vec::new();
-        let style = TableStyle { namespace: false, cluster: false, wide: true, width: Some(120) };
+        let style = TableStyle {
+            namespace: false,
+            cluster: false,
+            wide: true,
+            width: Some(120),
+        };
         write_table(&mut out, now, &[StoredEvent { seq: 1, event }], style).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.lines().all(|l| l.chars().count() <= 120), "{text}");

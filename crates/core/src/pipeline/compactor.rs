@@ -31,7 +31,7 @@ impl Default for CompactorConfig {
 }
 
 /// One compaction round: steps until the store is within its retention. Returns the
-/// number of events removed. Also refreshes the store size gauges.
+/// number of events removed. (Each backend keeps its own size gauges.)
 pub async fn compact_round(
     store: &Arc<dyn Store>,
     config: &CompactorConfig,
@@ -59,9 +59,6 @@ pub async fn compact_round(
         }
         tokio::task::yield_now().await;
     }
-    let stats = blocking(store, |s| s.stats()).await?;
-    metrics::gauge!(m::STORE_EVENTS).set(stats.events as f64);
-    metrics::gauge!(m::STORE_BYTES).set(stats.bytes as f64);
     Ok(removed)
 }
 

@@ -1,0 +1,130 @@
+//! Builds the parts of a run from a validated config: store, source, normalizer, store
+//! filter and routes; and readiness checks for `/readyz`.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use kev_core::pipeline::{Pipeline, PipelineConfig, Route, SinkPolicy};
+use kev_core::{
+    DefaultNormalizer, EventSource, MemoryStore, ReplaySource, SelectorFilter, Store, StoreError,
+    SystemClock, TokenBucketLimiter,
+};
+
+use crate::config::{RawConfig, RouteConfig, SourceConfig, StoreConfig, StoreType};
+use crate::server::Check;
+
+pub use kev_sinks::SinkConfig;
+
+/// What `kev run` runs.
+pub struct Parts {
+    pub pipeline: Pipeline,
+    pub store: Arc<dyn Store>,
+    pub readiness: Vec<Check>,
+}
+
+pub async fn assemble(config: &RawConfig) -> anyhow::Result<Parts> {
+    let store = open_store(&config.store)?;
+    let (source, mut readiness) = open_source(&config.source).await?;
+    readiness.push(("store".into(), Box::new(|| true)));
+    let normalizer = Arc::new(DefaultNormalizer::new(&config.normalize)?);
+    let filter = Arc::new(SelectorFilter::compile(&config.filter).map_err(|e| e.within("filter"))?);
+    let pipeline_config = PipelineConfig {
+        batch_max_events: config.pipeline.batch_max_events,
+        batch_max_delay: config.pipeline.batch_max_delay,
+        drain_timeout: config.pipeline.drain_timeout,
+        cluster: config.cluster.clone(),
+        ..PipelineConfig::default()
+    };
+    let mut pipeline = Pipeline::new(source, normalizer, Arc::clone(&store))
+        .store_filter(filter)
+        .config(pipeline_config);
+    if config.routes.is_empty() {
+        pipeline = pipeline.route(default_route()?);
+    }
+    for (i, route) in config.routes.iter().enumerate() {
+        pipeline = pipeline
+            .route(build_route(route).with_context(|| format!("routes[{i}] ({})", route.name))?);
+    }
+    Ok(Parts {
+        pipeline,
+        store,
+        readiness,
+    })
+}
+
+/// With no routes configured, every stored event is printed as a JSON line on stdout.
+fn default_route() -> anyhow::Result<Route> {
+    let sink: SinkConfig = serde_norway::from_str("type: stdout\nformat: json\n")?;
+    Ok(Route::new("stdout", Arc::new(kev_core::filter::KeepAll)).sink(sink.build()?))
+}
+
+fn build_route(config: &RouteConfig) -> anyhow::Result<Route> {
+    let filter = SelectorFilter::compile(&config.filter_config())?;
+    let mut route = Route::new(config.name.clone(), Arc::new(filter)).policy(SinkPolicy {
+        max_events: config.batch.max_events,
+        max_delay: config.batch.max_delay,
+        retry_initial: config.retry.initial,
+        retry_max: config.retry.max,
+    });
+    if let Some(limit) = &config.rate_limit {
+        let limiter =
+            TokenBucketLimiter::new(limit, &config.name, Arc::new(SystemClock::default()))
+                .map_err(|e| e.within("rate_limit"))?;
+        route = route.limiter(Box::new(limiter));
+    }
+    for (i, sink) in config.sinks.iter().enumerate() {
+        route = route.sink(sink.build().map_err(|e| e.within(&format!("sinks[{i}]")))?);
+    }
+    Ok(route)
+}
+
+/// Opens the configured store for writing.
+pub fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
+    match config.r#type {
+        StoreType::Memory => Ok(Arc::new(MemoryStore::new())),
+        #[cfg(feature = "redb")]
+        StoreType::Redb => Ok(Arc::new(kev_storage_redb::RedbStore::open(
+            &config.path,
+            kev_storage_redb::RedbOptions::default(),
+        )?)),
+        #[cfg(feature = "sled")]
+        StoreType::Sled => Ok(Arc::new(kev_storage_sled::SledStore::open(
+            &config.path,
+            kev_storage_sled::SledOptions::default(),
+        )?)),
+        #[allow(unreachable_patterns)]
+        other => Err(StoreError::Backend(format!(
+            "store type {other:?} is not compiled into this kev; rebuild with `--features {}`",
+            format!("{other:?}").to_lowercase()
+        ))),
+    }
+}
+
+/// Opens the configured store for the read commands, without creating one.
+pub fn open_store_for_reading(config: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
+    match config.r#type {
+        #[cfg(feature = "redb")]
+        StoreType::Redb => Ok(Arc::new(kev_storage_redb::RedbStore::open(
+            &config.path,
+            kev_storage_redb::RedbOptions::read_only(),
+        )?)),
+        StoreType::Memory => Err(StoreError::Backend(
+            "a memory store keeps nothing after `kev run` exits: there is no history to read"
+                .into(),
+        )),
+        _ => open_store(config),
+    }
+}
+
+async fn open_source(config: &SourceConfig) -> anyhow::Result<(Box<dyn EventSource>, Vec<Check>)> {
+    match config {
+        SourceConfig::Replay { path } => Ok((Box::new(ReplaySource::open(path)?), Vec::new())),
+        #[cfg(feature = "kube")]
+        SourceConfig::Kube(kube) => {
+            let source = kev_kube_source::KubeSource::connect(kube.clone()).await?;
+            let health = source.health();
+            let check: Check = ("watch".into(), Box::new(move || health.is_ready()));
+            Ok((Box::new(source), vec![check]))
+        }
+    }
+}
