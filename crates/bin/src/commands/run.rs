@@ -124,11 +124,16 @@ async fn run_pipeline(config: RawConfig, _args: RunArgs) -> anyhow::Result<ExitC
         servers.push(crate::api::serve(listen, parts.store.clone(), server_stop.clone()).await?);
     }
 
-    let pipeline = parts.pipeline.compactor(CompactorConfig {
-        retention: config.store.retention.to_retention(),
-        interval: config.store.compaction_interval,
-        ..CompactorConfig::default()
-    });
+    // A replay is an import of history that may be years old: retention by age would
+    // remove it as soon as it is stored, so it applies to live sources only.
+    let mut pipeline = parts.pipeline;
+    if !matches!(config.source, SourceConfig::Replay { .. }) {
+        pipeline = pipeline.compactor(CompactorConfig {
+            retention: config.store.retention.to_retention(),
+            interval: config.store.compaction_interval,
+            ..CompactorConfig::default()
+        });
+    }
     let report = pipeline.run(shutdown).await?;
     tracing::info!(
         received = report.received,

@@ -179,11 +179,11 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "NAMESPACE   LAST SEEN           TYPE      REASON    OBJECT      MESSAGE"
+            "NAMESPACE   LAST SEEN          TYPE      REASON    OBJECT      MESSAGE"
         );
         assert_eq!(
             lines[1],
-            "shop        5m (x12 over 3h)    Warning   BackOff   pod/web-0   Back-off restarting failed container app in pod web-0"
+            "shop        5m (x12 over 3h)   Warning   BackOff   pod/web-0   Back-off restarting failed container app in pod web-0"
         );
     }
 
