@@ -2,6 +2,8 @@
 //! only take values from bounded sets (never a message or an object name).
 
 pub const EVENTS_RECEIVED_TOTAL: &str = "kev_events_received_total";
+/// Stored events by type, reason, kind and namespace (each switchable, values bounded).
+pub const EVENTS_TOTAL: &str = "kev_events_total";
 pub const EVENTS_NORMALIZE_ERRORS_TOTAL: &str = "kev_events_normalize_errors_total";
 pub const EVENTS_FILTERED_TOTAL: &str = "kev_events_filtered_total";
 pub const EVENTS_DEDUPLICATED_TOTAL: &str = "kev_events_deduplicated_total";
