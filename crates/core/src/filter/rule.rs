@@ -123,12 +123,10 @@ impl Check {
         match self {
             Self::MinCount(n) => event.count >= *n,
             Self::Type(values) => any_ignore_case(values, event.r#type.as_str()),
-            Self::Namespace(values) => values.iter().any(|v| *v == event.namespace),
+            Self::Namespace(values) => values.contains(&event.namespace),
             Self::Kind(values) => any_ignore_case(values, &event.regarding.kind),
-            Self::Reason(values) => values.iter().any(|v| *v == event.reason),
-            Self::ReportingController(values) => {
-                values.iter().any(|v| *v == event.reporting_controller)
-            }
+            Self::Reason(values) => values.contains(&event.reason),
+            Self::ReportingController(values) => values.contains(&event.reporting_controller),
             Self::Labels(labels) => labels
                 .iter()
                 .all(|(k, v)| event.labels.get(k).is_some_and(|have| have == v)),
