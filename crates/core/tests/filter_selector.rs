@@ -1,6 +1,9 @@
 //! The selector filter: each rule field, composition, match/drop semantics, YAML config
 //! and the paths named by invalid config.
 
+// Helpers outside #[test] fns panic on purpose too: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 
 use kev_core::{

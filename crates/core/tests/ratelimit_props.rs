@@ -15,6 +15,9 @@
 //! truth is itself checked against the model, and restarts are checked against the
 //! limiter's eviction counter.
 
+// Helpers outside #[test] fns panic on purpose too: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -201,7 +204,12 @@ fn event_of(key: usize) -> Event {
     // Two reasons on the same objects: with key object_reason these are distinct keys.
     Event {
         cluster: "c".into(),
-        reason: if key % 2 == 0 { "BackOff" } else { "Unhealthy" }.into(),
+        reason: if key.is_multiple_of(2) {
+            "BackOff"
+        } else {
+            "Unhealthy"
+        }
+        .into(),
         regarding: ObjectRef {
             kind: "Pod".into(),
             namespace: "ns".into(),

@@ -1,6 +1,9 @@
 //! The token bucket limiter, step by step on a manual clock: buckets, cooldown, global
 //! cap, keys, LRU eviction, and its config.
 
+// Helpers outside #[test] fns panic on purpose too: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

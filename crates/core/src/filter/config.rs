@@ -101,6 +101,7 @@ pub struct RuleConfig {
 pub struct OneOrMany(pub Vec<String>);
 
 impl OneOrMany {
+    /// The values, one or more (an empty list is refused when the rule is compiled).
     pub fn values(&self) -> &[String] {
         &self.0
     }

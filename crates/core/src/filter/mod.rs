@@ -1,4 +1,5 @@
-//! The [`Filter`] trait: keep or drop an [`Event`].
+//! The [`Filter`] trait: keep or drop an [`Event`]; [`SelectorFilter`] builds one from
+//! a [`FilterConfig`] of `match` / `drop` rules.
 
 use crate::event::Event;
 

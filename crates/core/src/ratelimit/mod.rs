@@ -1,4 +1,5 @@
-//! The [`RateLimiter`] trait and its injectable [`Clock`].
+//! The [`RateLimiter`] trait and its injectable [`Clock`]; [`TokenBucketLimiter`] builds
+//! one from a [`RateLimitConfig`], and [`ManualClock`] drives it in tests.
 
 use std::time::Duration;
 

@@ -27,9 +27,10 @@
 //! The global bucket is never evicted.
 //!
 //! Keys are stored as 64-bit hashes, so no string is built or kept per event; two keys
-//! whose hashes collide share a bucket. The hasher is SipHash-1-3 with secret keys drawn
-//! for each limiter: a chance collision has probability about n²/2⁶⁵ (some 3·10⁻¹⁰ with
-//! 100k keys), and an object's author cannot aim one at another object's key.
+//! whose hashes collide share a bucket. The hasher is foldhash with a seed drawn at
+//! random for each limiter: a chance collision has probability about n²/2⁶⁵ (some
+//! 3·10⁻¹⁰ with 100k keys), and aiming one at another object's key would need the
+//! seed (see `key.rs` for the trade-off).
 //!
 //! # Why not `governor`
 //!
