@@ -15,19 +15,31 @@ fn sample() -> PathBuf {
 
 /// Events in the sample: the items of its List.
 fn sample_len() -> usize {
-    let list: serde_json::Value = serde_json::from_slice(&std::fs::read(sample()).unwrap()).unwrap();
+    let list: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sample()).unwrap()).unwrap();
     list["items"].as_array().unwrap().len()
 }
 
 fn kev(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kev"));
-    cmd.args(args).env("KEV_LOG_LEVEL", "warn").env_remove("RUST_LOG").env_remove("KEV_CONFIG");
+    cmd.args(args)
+        .env("KEV_LOG_LEVEL", "warn")
+        .env_remove("RUST_LOG")
+        .env_remove("KEV_CONFIG");
     cmd
 }
 
 /// `kev run` on a replay without listeners, so tests can run in parallel.
 fn replay(source: &str, store: &[&str]) -> Command {
-    let mut args = vec!["run", "--source", source, "--listen", "off", "--api-listen", "off"];
+    let mut args = vec![
+        "run",
+        "--source",
+        source,
+        "--listen",
+        "off",
+        "--api-listen",
+        "off",
+    ];
     args.extend_from_slice(store);
     kev(&args)
 }
@@ -50,23 +62,46 @@ fn replay_prints_every_stored_event_as_a_json_line() {
     let store = dir.path().join("data");
     let source = format!("replay:{}", sample().display());
     let out = run(replay(&source, &["--store-path", store.to_str().unwrap()]));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let events = stdout_events(&out);
     assert_eq!(events.len(), sample_len());
-    assert!(events.iter().all(|e| !e.uid.is_empty() && !e.reason.is_empty() || e.reason.is_empty()));
     assert!(
-        events.iter().all(|e| !e.message.contains("Bearer ey") && !e.message.to_lowercase().contains("password=h")),
+        events
+            .iter()
+            .all(|e| !e.uid.is_empty() && !e.reason.is_empty() || e.reason.is_empty())
+    );
+    assert!(
+        events.iter().all(|e| !e.message.contains("Bearer ey")
+            && !e.message.to_lowercase().contains("password=h")),
         "secrets must be redacted"
     );
 
     // The same file again: everything is already stored, nothing is printed twice.
     let again = run(replay(&source, &["--store-path", store.to_str().unwrap()]));
     assert!(again.status.success());
-    assert!(again.stdout.is_empty(), "{}", String::from_utf8_lossy(&again.stdout));
+    assert!(
+        again.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
 
     // The history is there for `kev query`.
-    let table = run(kev(&["query", "--store-path", store.to_str().unwrap(), "--limit", "0"]));
-    assert!(table.status.success(), "{}", String::from_utf8_lossy(&table.stderr));
+    let table = run(kev(&[
+        "query",
+        "--store-path",
+        store.to_str().unwrap(),
+        "--limit",
+        "0",
+    ]));
+    assert!(
+        table.status.success(),
+        "{}",
+        String::from_utf8_lossy(&table.stderr)
+    );
     let text = String::from_utf8(table.stdout).unwrap();
     let mut lines = text.lines();
     assert!(lines.next().unwrap().starts_with("NAMESPACE   LAST SEEN"));
@@ -81,9 +116,18 @@ fn replay_reads_standard_input() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(&std::fs::read(sample()).unwrap()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&std::fs::read(sample()).unwrap())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(stdout_events(&out).len(), sample_len());
 }
 
@@ -92,13 +136,32 @@ fn query_json_output_replays_into_the_same_events() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("data");
     let source = format!("replay:{}", sample().display());
-    assert!(run(replay(&source, &["--store-path", store.to_str().unwrap()])).status.success());
-    let json = run(kev(&["query", "--store-path", store.to_str().unwrap(), "-o", "json", "--limit", "0"]));
+    assert!(
+        run(replay(&source, &["--store-path", store.to_str().unwrap()]))
+            .status
+            .success()
+    );
+    let json = run(kev(&[
+        "query",
+        "--store-path",
+        store.to_str().unwrap(),
+        "-o",
+        "json",
+        "--limit",
+        "0",
+    ]));
     assert!(json.status.success());
     let file = dir.path().join("export.jsonl");
     std::fs::write(&file, &json.stdout).unwrap();
-    let out = run(replay(&format!("replay:{}", file.display()), &["--store", "memory"]));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(replay(
+        &format!("replay:{}", file.display()),
+        &["--store", "memory"],
+    ));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut replayed = stdout_events(&out);
     let mut original = stdout_events(&json);
     replayed.sort_by(|a, b| a.uid.cmp(&b.uid));
@@ -111,17 +174,41 @@ fn query_filters_and_a_closed_pipe_is_success() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("data");
     let source = format!("replay:{}", sample().display());
-    assert!(run(replay(&source, &["--store-path", store.to_str().unwrap()])).status.success());
+    assert!(
+        run(replay(&source, &["--store-path", store.to_str().unwrap()]))
+            .status
+            .success()
+    );
     let path = store.to_str().unwrap();
 
-    let warnings = run(kev(&["query", "--store-path", path, "--type", "Warning", "-o", "json", "--limit", "0"]));
+    let warnings = run(kev(&[
+        "query",
+        "--store-path",
+        path,
+        "--type",
+        "Warning",
+        "-o",
+        "json",
+        "--limit",
+        "0",
+    ]));
     let events = stdout_events(&warnings);
     assert!(!events.is_empty());
-    assert!(events.iter().all(|e| e.r#type == kev_core::EventType::Warning));
+    assert!(
+        events
+            .iter()
+            .all(|e| e.r#type == kev_core::EventType::Warning)
+    );
 
-    let mut child = kev(&["query", "--store-path", path, "--limit", "0"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = kev(&["query", "--store-path", path, "--limit", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     drop(child.stdout.take());
-    assert!(child.wait().unwrap().success(), "a closed stdout is not a failure");
+    assert!(
+        child.wait().unwrap().success(),
+        "a closed stdout is not a failure"
+    );
 }
 
 #[test]
@@ -133,11 +220,20 @@ fn bad_usage_and_missing_stores_exit_with_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no kev store at"));
     assert!(!missing.exists(), "a query must not create a store");
 
-    let out = run(kev(&["run", "--source", "carrier-pigeon", "--listen", "off"]));
+    let out = run(kev(&[
+        "run",
+        "--source",
+        "carrier-pigeon",
+        "--listen",
+        "off",
+    ]));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected `kube` or `replay:PATH`"));
 
-    assert_eq!(run(kev(&["query", "--no-such-flag"])).status.code(), Some(2));
+    assert_eq!(
+        run(kev(&["query", "--no-such-flag"])).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -146,11 +242,20 @@ fn a_corrupt_store_is_refused_and_left_as_it_is() {
     let store = dir.path().join("data");
     std::fs::create_dir_all(&store).unwrap();
     let file = store.join("kev.redb");
-    std::fs::write(&file, b"this is not a redb file, and kev must not repair it").unwrap();
+    std::fs::write(
+        &file,
+        b"this is not a redb file, and kev must not repair it",
+    )
+    .unwrap();
     let before = std::fs::read(&file).unwrap();
     let source = format!("replay:{}", sample().display());
     let out = run(replay(&source, &["--store-path", store.to_str().unwrap()]));
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stdout.is_empty());
     assert_eq!(std::fs::read(&file).unwrap(), before);
 }
@@ -175,11 +280,22 @@ fn check_config_names_every_bad_field() {
     let out = run(kev(&["check-config", file.to_str().unwrap()]));
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("store") && err.contains("unknown field `tpye`"), "{err}");
+    assert!(
+        err.contains("store") && err.contains("unknown field `tpye`"),
+        "{err}"
+    );
 
-    std::fs::write(&file, "cluster: prod\nroutes:\n  - name: all\n    sinks: [{type: stdout}]\n").unwrap();
+    std::fs::write(
+        &file,
+        "cluster: prod\nroutes:\n  - name: all\n    sinks: [{type: stdout}]\n",
+    )
+    .unwrap();
     let out = run(kev(&["check-config", file.to_str().unwrap()]));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Environment overrides are validated the same way.
     let out = run({
