@@ -20,7 +20,9 @@ mod route;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use std::collections::HashMap;
+
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::filter::Filter;
@@ -92,6 +94,7 @@ pub struct Pipeline {
     routes: Vec<Route>,
     config: PipelineConfig,
     compactor: Option<CompactorConfig>,
+    control: Option<mpsc::Receiver<RouteCommand>>,
 }
 
 impl Pipeline {
@@ -108,6 +111,7 @@ impl Pipeline {
             routes: Vec::new(),
             config: PipelineConfig::default(),
             compactor: None,
+            control: None,
         }
     }
 
@@ -130,6 +134,13 @@ impl Pipeline {
         self
     }
 
+    /// A handle to add, replace and remove routes while the pipeline runs.
+    pub fn route_control(&mut self) -> RouteControl {
+        let (tx, rx) = mpsc::channel(16);
+        self.control = Some(rx);
+        RouteControl { tx }
+    }
+
     /// Applies retention in the background while the pipeline runs.
     #[must_use]
     pub fn compactor(mut self, config: CompactorConfig) -> Self {
@@ -147,6 +158,7 @@ impl Pipeline {
             routes,
             config,
             compactor,
+            mut control,
         } = self;
         let checkpoint = blocking(&store, {
             let id = source.id().to_owned();
@@ -164,15 +176,16 @@ impl Pipeline {
         let compactor_task = compactor
             .map(|c| tokio::spawn(run_compactor(Arc::clone(&store), c, compactor_stop.clone())));
 
-        let mut route_tasks = tokio::task::JoinSet::new();
+        let mut routes_running = RouteSet {
+            tasks: HashMap::new(),
+            store: Arc::clone(&store),
+            last_seq: seq_rx,
+            ingest_done: ingest_done.clone(),
+            drain_deadline: drain_deadline.clone(),
+            finished: Vec::new(),
+        };
         for route in routes {
-            let ctx = route::RouteContext {
-                store: Arc::clone(&store),
-                last_seq: seq_rx.clone(),
-                ingest_done: ingest_done.clone(),
-                abort: drain_deadline.clone(),
-            };
-            route_tasks.spawn(route.run(ctx));
+            routes_running.upsert(route).await;
         }
 
         let ingest = ingest::Ingest {
@@ -182,7 +195,25 @@ impl Pipeline {
             config: config.clone(),
             last_seq: seq_tx,
         };
-        let ingest_result = ingest.run(source, shutdown.clone()).await;
+        let mut ingest_task = tokio::spawn(ingest.run(source, shutdown.clone()));
+        let mut control_open = control.is_some();
+        let ingest_result = loop {
+            tokio::select! {
+                joined = &mut ingest_task => {
+                    break joined.map_err(|e| PipelineError::Task(e.to_string())).and_then(|r| r);
+                }
+                command = recv(&mut control), if control_open => match command {
+                    Some(RouteCommand::Upsert(route, done)) => {
+                        routes_running.upsert(route).await;
+                        let _ = done.send(());
+                    }
+                    Some(RouteCommand::Remove(name, done)) => {
+                        let _ = done.send(routes_running.remove(&name).await);
+                    }
+                    None => control_open = false,
+                },
+            }
+        };
         ingest_done.cancel();
 
         // Routes now deliver what is stored; past the drain timeout they stop where they
@@ -197,11 +228,10 @@ impl Pipeline {
         };
         let mut report = PipelineReport::default();
         let mut route_error = None;
-        while let Some(joined) = route_tasks.join_next().await {
-            match joined {
-                Ok(Ok(r)) => report.routes.push(r),
-                Ok(Err(e)) => route_error = Some(e),
-                Err(e) => route_error = Some(PipelineError::Task(e.to_string())),
+        for result in routes_running.finish().await {
+            match result {
+                Ok(r) => report.routes.push(r),
+                Err(e) => route_error = Some(e),
             }
         }
         deadline.abort();
@@ -221,6 +251,111 @@ impl Pipeline {
         report.stored = ingest_report.stored;
         report.duplicates = ingest_report.duplicates;
         Ok(report)
+    }
+}
+
+/// Changes the routes of a running [`Pipeline`]: routes defined by EventPolicy objects
+/// come and go without a restart. A route's cursor lives in the store under its name,
+/// so a replaced or re-added route goes on where it stopped.
+#[derive(Debug, Clone)]
+pub struct RouteControl {
+    tx: mpsc::Sender<RouteCommand>,
+}
+
+/// The pipeline has stopped: routes can no longer change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the pipeline is not running")]
+pub struct PipelineStopped;
+
+#[derive(Debug)]
+enum RouteCommand {
+    Upsert(Route, oneshot::Sender<()>),
+    Remove(String, oneshot::Sender<bool>),
+}
+
+impl RouteControl {
+    /// Starts `route`, or replaces the running route of the same name (which stops where
+    /// it is, uncommitted deliveries are repeated by the new one: at least once).
+    pub async fn upsert(&self, route: Route) -> Result<(), PipelineStopped> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(RouteCommand::Upsert(route, done))
+            .await
+            .map_err(|_| PipelineStopped)?;
+        wait.await.map_err(|_| PipelineStopped)
+    }
+
+    /// Stops the route `name`; its cursor stays in the store. False if none ran.
+    pub async fn remove(&self, name: &str) -> Result<bool, PipelineStopped> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(RouteCommand::Remove(name.to_owned(), done))
+            .await
+            .map_err(|_| PipelineStopped)?;
+        wait.await.map_err(|_| PipelineStopped)
+    }
+}
+
+async fn recv(control: &mut Option<mpsc::Receiver<RouteCommand>>) -> Option<RouteCommand> {
+    match control {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+type RouteTask = tokio::task::JoinHandle<Result<RouteReport, PipelineError>>;
+
+/// The running routes, each with its own stop token under the drain deadline.
+struct RouteSet {
+    tasks: HashMap<String, (RouteTask, CancellationToken)>,
+    store: Arc<dyn Store>,
+    last_seq: watch::Receiver<u64>,
+    ingest_done: CancellationToken,
+    drain_deadline: CancellationToken,
+    finished: Vec<Result<RouteReport, PipelineError>>,
+}
+
+impl RouteSet {
+    async fn upsert(&mut self, route: Route) {
+        let name = route.name().to_owned();
+        self.remove(&name).await;
+        let stop = self.drain_deadline.child_token();
+        let ctx = route::RouteContext {
+            store: Arc::clone(&self.store),
+            last_seq: self.last_seq.clone(),
+            ingest_done: self.ingest_done.clone(),
+            abort: stop.clone(),
+        };
+        tracing::info!(route = %name, "route started");
+        self.tasks
+            .insert(name, (tokio::spawn(route.run(ctx)), stop));
+    }
+
+    async fn remove(&mut self, name: &str) -> bool {
+        let Some((task, stop)) = self.tasks.remove(name) else {
+            return false;
+        };
+        stop.cancel();
+        let result = task
+            .await
+            .map_err(|e| PipelineError::Task(e.to_string()))
+            .and_then(|r| r);
+        tracing::info!(route = %name, "route stopped");
+        self.finished.push(result);
+        true
+    }
+
+    /// Waits for every route (they stop by themselves once the log is delivered or the
+    /// drain deadline passed) and returns all their results.
+    async fn finish(mut self) -> Vec<Result<RouteReport, PipelineError>> {
+        for (_, (task, _)) in self.tasks.drain() {
+            self.finished.push(
+                task.await
+                    .map_err(|e| PipelineError::Task(e.to_string()))
+                    .and_then(|r| r),
+            );
+        }
+        self.finished
     }
 }
 
