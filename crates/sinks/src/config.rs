@@ -24,7 +24,7 @@ pub enum SinkConfig {
     #[cfg(feature = "file")]
     File(crate::file::FileSinkConfig),
     #[cfg(feature = "webhook")]
-    Webhook(crate::webhook::WebhookSinkConfig),
+    Webhook(Box<crate::webhook::WebhookSinkConfig>),
 }
 
 impl SinkConfig {

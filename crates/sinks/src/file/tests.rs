@@ -178,7 +178,10 @@ async fn a_line_larger_than_max_bytes_gets_a_file_of_its_own() {
         .iter()
         .zip(&batch)
     {
-        assert_eq!(uids(&read_events(file)), [stored.event.uid.clone()]);
+        assert_eq!(
+            uids(&read_events(file)),
+            std::slice::from_ref(&stored.event.uid)
+        );
     }
 }
 

@@ -86,7 +86,7 @@ async fn one_event_per_request_carries_its_idempotency_key() {
         assert_eq!(request.method, "PUT");
         assert_eq!(request.path, "/kev/events");
         assert!(!request.array, "one event is sent as an object");
-        assert_eq!(request.events, [stored.event.clone()]);
+        assert_eq!(request.events, std::slice::from_ref(&stored.event));
         assert_eq!(
             request.idempotency_key.as_deref(),
             Some(stored.event.idempotency_key().as_str())
