@@ -22,7 +22,10 @@ fn webhook(c: &mut Criterion) {
     let batch = sample_events(1, 100);
     let mut group = c.benchmark_group("webhook_sink");
     group.throughput(Throughput::Elements(batch.len() as u64));
-    for (label, as_array) in [("batch_array_100", true), ("one_request_per_event_100", false)] {
+    for (label, as_array) in [
+        ("batch_array_100", true),
+        ("one_request_per_event_100", false),
+    ] {
         let sink = WebhookSinkConfig::new(receiver.url("/bench"))
             .batch(as_array)
             .build()
