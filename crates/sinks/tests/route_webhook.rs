@@ -57,6 +57,7 @@ fn failing_schedule(receiver: &Receiver, slow: String, poison: String) {
                 status: 429,
                 retry_after: Some("1".into()),
                 delay: None,
+                body: None,
             };
         }
         if has(&slow) && !slowed {
@@ -65,6 +66,7 @@ fn failing_schedule(receiver: &Receiver, slow: String, poison: String) {
                 status: 200,
                 retry_after: None,
                 delay: Some(Duration::from_millis(400)),
+                body: None,
             };
         }
         if has(&poison) {

@@ -39,6 +39,7 @@ pub struct Reply {
     pub status: u16,
     pub retry_after: Option<String>,
     pub delay: Option<Duration>,
+    pub body: Option<String>,
 }
 
 impl Reply {
@@ -176,7 +177,11 @@ async fn handle(
     if let Some(delay) = reply.delay {
         tokio::time::sleep(delay).await;
     }
-    let mut response = StatusCode::from_u16(reply.status).unwrap().into_response();
+    let status = StatusCode::from_u16(reply.status).unwrap();
+    let mut response = match reply.body {
+        Some(body) => (status, body).into_response(),
+        None => status.into_response(),
+    };
     if let Some(after) = reply.retry_after {
         response
             .headers_mut()
