@@ -24,7 +24,7 @@ pub enum SinkConfig {
     #[cfg(feature = "file")]
     File(crate::file::FileSinkConfig),
     #[cfg(feature = "webhook")]
-    Webhook(crate::webhook::WebhookSinkConfig),
+    Webhook(Box<crate::webhook::WebhookSinkConfig>),
 }
 
 impl SinkConfig {
@@ -56,10 +56,6 @@ impl SinkConfig {
 
 /// Checks an optional sink `name`: it becomes the `sink` metric label, so it is kept
 /// short and plain.
-#[cfg_attr(
-    not(any(feature = "stdout", feature = "file", feature = "webhook")),
-    allow(dead_code)
-)]
 pub(crate) fn validate_name(name: Option<&str>) -> Result<(), ConfigError> {
     let Some(name) = name else { return Ok(()) };
     let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
@@ -72,4 +68,39 @@ pub(crate) fn validate_name(name: Option<&str>) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+#[cfg(all(test, feature = "stdout", feature = "file", feature = "webhook"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_route_sinks_list_parses_validates_and_builds() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = format!(
+            "- type: stdout\n  format: text\n- type: file\n  path: {}/kev.jsonl\n  max_files: 2\n- type: webhook\n  url: http://127.0.0.1:9/hook\n  batch: true\n  name: team-hook\n",
+            dir.path().display()
+        );
+        let sinks: Vec<SinkConfig> = serde_norway::from_str(&yaml).unwrap();
+        let names: Vec<String> = sinks
+            .iter()
+            .map(|c| c.build().unwrap().name().to_owned())
+            .collect();
+        assert_eq!(names, ["stdout", "file", "team-hook"]);
+    }
+
+    #[test]
+    fn errors_name_the_field_within_the_sink_block() {
+        let err = serde_norway::from_str::<SinkConfig>("type: kafka\nurl: x").unwrap_err();
+        assert!(err.to_string().contains("unknown variant `kafka`"), "{err}");
+        let err = serde_norway::from_str::<SinkConfig>("type: webhook\nurl: x\nbatchh: true")
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown field `batchh`"), "{err}");
+        let config: SinkConfig = serde_norway::from_str("type: webhook\nurl: /relative").unwrap();
+        let err = config.validate().unwrap_err().within("routes[0].sinks[2]");
+        assert_eq!(
+            err.to_string(),
+            "routes[0].sinks[2].url: relative URL without a base"
+        );
+    }
 }

@@ -13,6 +13,7 @@
 //! config.validate().unwrap();
 //! ```
 
+#[cfg(any(feature = "stdout", feature = "file", feature = "webhook"))]
 mod config;
 #[cfg(any(feature = "stdout", feature = "file"))]
 mod jsonl;
@@ -24,4 +25,5 @@ pub mod stdout;
 #[cfg(feature = "webhook")]
 pub mod webhook;
 
+#[cfg(any(feature = "stdout", feature = "file", feature = "webhook"))]
 pub use config::SinkConfig;

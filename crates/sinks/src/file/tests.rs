@@ -178,7 +178,10 @@ async fn a_line_larger_than_max_bytes_gets_a_file_of_its_own() {
         .iter()
         .zip(&batch)
     {
-        assert_eq!(uids(&read_events(file)), [stored.event.uid.clone()]);
+        assert_eq!(
+            uids(&read_events(file)),
+            std::slice::from_ref(&stored.event.uid)
+        );
     }
 }
 
@@ -298,4 +301,30 @@ fn config_is_validated_with_field_paths() {
     let err = missing_dir.unwrap_err();
     assert_eq!(err.path, "path");
     assert!(err.message.contains("No such file or directory"), "{err}");
+}
+
+#[tokio::test]
+async fn a_failed_rotation_reports_the_synced_prefix_and_the_retry_writes_the_rest_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kev.jsonl");
+    let batch = uniform_events(1, 4);
+    let sink = FileSinkConfig {
+        max_bytes: line_len(&batch[0]) * 2,
+        max_files: 1,
+        ..FileSinkConfig::new(&path)
+    }
+    .build()
+    .unwrap();
+    sink.deliver(&batch[..1]).await.unwrap();
+    // A directory where the rotated file must go: rotation fails.
+    std::fs::create_dir(rotated_path(&path, 1)).unwrap();
+    let err = sink.deliver(&batch[1..]).await.unwrap_err();
+    assert!(err.retryable, "{err}");
+    // Event 2 filled the file and was synced before the rotation failed.
+    assert_eq!(err.delivered, 1, "{err}");
+    assert_eq!(uids(&read_events(&path)), uids_of(&batch[..2]));
+    // Fixed: the route sends what was not acknowledged; nothing is written twice.
+    std::fs::remove_dir(rotated_path(&path, 1)).unwrap();
+    sink.deliver(&batch[2..]).await.unwrap();
+    assert_eq!(uids(&all_events(&path, 1)), uids_of(&batch));
 }

@@ -15,7 +15,9 @@ use super::StdoutSink;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StdoutSinkConfig {
-    /// `json` (default): one event per line in kev's Event JSON form. `text`: one line
+    /// `json` (default): one event per line in kev's Event JSON form, not wrapped (the
+    /// store's `seq` is local to one store, so it is left out; `uid` and
+    /// `resourceVersion` identify an event everywhere). `text`: one line
     /// per event, `LAST SEEN  NAMESPACE  TYPE  REASON  OBJECT  MESSAGE`, for people.
     #[serde(default)]
     pub format: StdoutFormat,

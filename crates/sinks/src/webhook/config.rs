@@ -198,6 +198,13 @@ impl WebhookSinkConfig {
         self
     }
 
+    /// TLS settings.
+    #[must_use]
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = tls;
+        self
+    }
+
     /// Name in logs and metrics.
     #[must_use]
     pub fn name(mut self, name: impl Into<String>) -> Self {

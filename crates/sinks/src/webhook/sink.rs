@@ -136,7 +136,7 @@ impl WebhookSink {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let text = error_body(&mut response).await;
+        let text = auth.redact(&error_body(&mut response).await);
         Err(classify_status(status, retry_after.as_deref(), &text))
     }
 }

@@ -86,7 +86,7 @@ async fn one_event_per_request_carries_its_idempotency_key() {
         assert_eq!(request.method, "PUT");
         assert_eq!(request.path, "/kev/events");
         assert!(!request.array, "one event is sent as an object");
-        assert_eq!(request.events, [stored.event.clone()]);
+        assert_eq!(request.events, std::slice::from_ref(&stored.event));
         assert_eq!(
             request.idempotency_key.as_deref(),
             Some(stored.event.idempotency_key().as_str())
@@ -217,6 +217,7 @@ async fn statuses_are_classified_retryable_or_permanent() {
             status,
             retry_after: retry_after.map(str::to_owned),
             delay: None,
+            ..Reply::default()
         });
         let err = sink.deliver(&sample_events(1, 1)).await.unwrap_err();
         assert_eq!(err.retryable, retryable, "HTTP {status}: {err}");
@@ -234,6 +235,7 @@ async fn retry_after_as_an_http_date_is_honoured() {
         status: 429,
         retry_after: Some(at.clone()),
         delay: None,
+        body: None,
     });
     let err = sink.deliver(&sample_events(1, 1)).await.unwrap_err();
     let after = err.retry_after.unwrap();
@@ -285,6 +287,7 @@ async fn a_slow_answer_past_the_timeout_is_retryable() {
         status: 200,
         retry_after: None,
         delay: Some(Duration::from_secs(5)),
+        body: None,
     });
     let sink = WebhookSinkConfig {
         timeout: Duration::from_millis(100),
@@ -443,5 +446,43 @@ fn build_errors_name_the_field_and_the_file() {
         let err = config.build().unwrap_err();
         assert_eq!(err.path, path, "{err}");
         assert!(err.message.contains(message), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn credentials_echoed_by_the_receiver_are_redacted_from_the_error() {
+    let receiver = Receiver::start().await;
+    receiver.behave(|seen| Reply {
+        status: 400,
+        body: Some(format!("rejected request with {:?}", seen.authorization)),
+        ..Reply::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let password = dir.path().join("password");
+    std::fs::write(&password, "hunter2").unwrap();
+    for config in [
+        WebhookSinkConfig::new(receiver.url("/")).token_file(&password),
+        WebhookSinkConfig {
+            basic_auth: Some(
+                serde_norway::from_str(&format!(
+                    "{{username: kev, password_file: {}}}",
+                    password.display()
+                ))
+                .unwrap(),
+            ),
+            ..WebhookSinkConfig::new(receiver.url("/"))
+        },
+    ] {
+        let err = config
+            .build()
+            .unwrap()
+            .deliver(&sample_events(1, 1))
+            .await
+            .unwrap_err();
+        assert!(err.message.contains("rejected request with"), "{err}");
+        assert!(err.message.contains("<redacted>"), "{err}");
+        assert!(!err.message.contains("hunter2"), "{err}");
+        // base64("kev:hunter2")
+        assert!(!err.message.contains("a2V2Omh1bnRlcjI="), "{err}");
     }
 }

@@ -1,7 +1,8 @@
 //! A real HTTP receiver on 127.0.0.1 (axum) for webhook tests and benches: it records
 //! every request and answers as a test-set behaviour says (status, Retry-After, delay).
 
-#![allow(dead_code)]
+// Test support: a panic here is a failed test, with its message.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -27,7 +28,8 @@ pub struct Seen {
     pub array: bool,
     /// The status answered.
     pub status: u16,
-    /// Answered after a delay (the client may have given up before).
+    /// Answered after a delay (the client may have given up before); not counted as
+    /// accepted.
     pub late: bool,
 }
 
@@ -37,6 +39,7 @@ pub struct Reply {
     pub status: u16,
     pub retry_after: Option<String>,
     pub delay: Option<Duration>,
+    pub body: Option<String>,
 }
 
 impl Reply {
@@ -112,7 +115,7 @@ impl Receiver {
         *self.shared.behaviour.lock().unwrap() = Box::new(f);
     }
 
-    /// Every request so far, in the order they were answered.
+    /// Every request so far, in the order they arrived.
     pub fn seen(&self) -> Vec<Seen> {
         self.shared.seen.lock().unwrap().clone()
     }
@@ -164,15 +167,21 @@ async fn handle(
         late: false,
     };
     let reply = (shared.behaviour.lock().unwrap())(&seen);
-    if let Some(delay) = reply.delay {
-        tokio::time::sleep(delay).await;
-        seen.late = true;
-    }
     seen.status = reply.status;
+    // Recorded before a delay: the client may give up and close the connection, which
+    // drops this handler.
+    seen.late = reply.delay.is_some();
     if shared.record {
         shared.seen.lock().unwrap().push(seen);
     }
-    let mut response = StatusCode::from_u16(reply.status).unwrap().into_response();
+    if let Some(delay) = reply.delay {
+        tokio::time::sleep(delay).await;
+    }
+    let status = StatusCode::from_u16(reply.status).unwrap();
+    let mut response = match reply.body {
+        Some(body) => (status, body).into_response(),
+        None => status.into_response(),
+    };
     if let Some(after) = reply.retry_after {
         response
             .headers_mut()
