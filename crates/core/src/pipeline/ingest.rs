@@ -20,6 +20,7 @@ pub(super) struct Ingest {
     pub store: Arc<dyn Store>,
     pub config: PipelineConfig,
     pub last_seq: watch::Sender<u64>,
+    pub stored_at: super::stored_at::StoredAt,
 }
 
 #[derive(Debug, Default)]
@@ -150,6 +151,7 @@ impl Ingest {
         metrics::counter!(m::EVENTS_DEDUPLICATED_TOTAL).increment(outcome.duplicates as u64);
         report.stored += outcome.stored as u64;
         report.duplicates += outcome.duplicates as u64;
+        self.stored_at.mark(outcome.last_seq, Instant::now());
         self.last_seq.send_replace(outcome.last_seq);
         Ok(())
     }

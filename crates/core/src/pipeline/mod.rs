@@ -16,6 +16,7 @@ mod backoff;
 mod compactor;
 mod ingest;
 mod route;
+mod stored_at;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -183,6 +184,7 @@ impl Pipeline {
             ingest_done: ingest_done.clone(),
             drain_deadline: drain_deadline.clone(),
             finished: Vec::new(),
+            stored_at: stored_at::StoredAt::default(),
         };
         for route in routes {
             routes_running.upsert(route).await;
@@ -194,6 +196,7 @@ impl Pipeline {
             store: Arc::clone(&store),
             config: config.clone(),
             last_seq: seq_tx,
+            stored_at: routes_running.stored_at.clone(),
         };
         let mut ingest_task = tokio::spawn(ingest.run(source, shutdown.clone()));
         let mut control_open = control.is_some();
@@ -313,6 +316,7 @@ struct RouteSet {
     ingest_done: CancellationToken,
     drain_deadline: CancellationToken,
     finished: Vec<Result<RouteReport, PipelineError>>,
+    stored_at: stored_at::StoredAt,
 }
 
 impl RouteSet {
@@ -325,6 +329,7 @@ impl RouteSet {
             last_seq: self.last_seq.clone(),
             ingest_done: self.ingest_done.clone(),
             abort: stop.clone(),
+            stored_at: self.stored_at.clone(),
         };
         tracing::info!(route = %name, "route started");
         self.tasks

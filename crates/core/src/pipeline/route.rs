@@ -80,6 +80,7 @@ pub(super) struct RouteContext {
     pub ingest_done: CancellationToken,
     /// Cancelled when the drain timeout passed: stop without committing.
     pub abort: CancellationToken,
+    pub stored_at: super::stored_at::StoredAt,
 }
 
 enum Delivered {
@@ -163,6 +164,7 @@ impl Route {
             // Retention may have evicted what this route had not read (hard cap only).
             let read_through = batch.last().map_or(last, |e| e.seq);
             let selected = self.select(batch, &mut report);
+            let dead_before = report.dead_lettered;
             let mut aborted = false;
             for sink in self.sinks.clone() {
                 if let Delivered::Aborted = self
@@ -181,7 +183,15 @@ impl Route {
                 move |s| s.commit_cursor(&name, read_through)
             })
             .await?;
-            report.delivered += selected.len() as u64;
+            let acknowledged = std::time::Instant::now();
+            for e in &selected {
+                if let Some(stored) = ctx.stored_at.lookup(e.seq) {
+                    metrics::histogram!(m::SINK_LATENCY_SECONDS, "route" => name.clone())
+                        .record(acknowledged.duration_since(stored).as_secs_f64());
+                }
+            }
+            let dead = report.dead_lettered - dead_before;
+            report.delivered += (selected.len() as u64).saturating_sub(dead);
             cursor = read_through;
             report.cursor = cursor;
         }
