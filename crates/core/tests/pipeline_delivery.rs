@@ -238,6 +238,7 @@ async fn a_permanent_failure_dead_letters_only_the_refused_event() {
         (42, "400 Bad Request")
     );
     assert_eq!(report.routes[0].dead_lettered, 1);
+    assert_eq!(report.routes[0].delivered, 99);
     assert_eq!(store.cursor("hook").unwrap(), 100);
 }
 
