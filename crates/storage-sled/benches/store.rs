@@ -1,0 +1,102 @@
+//! SledStore benches over kev-core's shared store workload: durable append in batches of
+//! 500; one-namespace/one-hour query (plain and collapsed), reopen and disk bytes per event
+//! on a store of `KEV_BENCH_EVENTS` (default 1,000,000) events, built once per run.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // bench code
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use kev_core::Store;
+use kev_core::testkit::store::workload::{fill, namespace_hour_query};
+use kev_storage_sled::{DIR_NAME, SledOptions, SledStore};
+
+fn bench_events() -> u64 {
+    std::env::var("KEV_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+/// Bytes of all files under `dir`.
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let meta = e.metadata().unwrap();
+            if meta.is_dir() {
+                dir_bytes(&e.path())
+            } else {
+                meta.len()
+            }
+        })
+        .sum()
+}
+
+fn append(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path(), SledOptions::default()).unwrap();
+    let mut next = 0u64;
+    let mut g = c.benchmark_group("sled");
+    g.throughput(Throughput::Elements(500));
+    g.bench_function("append_batch500_durable", |b| {
+        b.iter(|| {
+            fill(&store, next, next + 500, 500).unwrap();
+            next += 500;
+        })
+    });
+    g.finish();
+}
+
+fn large_store(c: &mut Criterion) {
+    let n = bench_events();
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // Built without fsync per batch to save time; the file is the same.
+        let opts = SledOptions {
+            durable: false,
+            ..SledOptions::default()
+        };
+        let store = SledStore::open(dir.path(), opts).unwrap();
+        fill(&store, 0, n, 5_000).unwrap();
+        store.put_state("bench", "built", b"1").unwrap();
+    }
+    let store = SledStore::open(dir.path(), SledOptions::default()).unwrap();
+    let bytes = dir_bytes(&dir.path().join(DIR_NAME));
+    let stats = store.stats().unwrap();
+    eprintln!(
+        "sled: {} events, files {} bytes = {:.0} disk bytes/event; encoded records {:.0} bytes/event",
+        stats.events,
+        bytes,
+        bytes as f64 / stats.events as f64,
+        stats.bytes as f64 / stats.events as f64
+    );
+    let plain = namespace_hour_query(n, false);
+    let collapsed = namespace_hour_query(n, true);
+    eprintln!(
+        "sled: the namespace/hour query returns {} events, {} collapsed",
+        store.query(&plain).unwrap().len(),
+        store.query(&collapsed).unwrap().len()
+    );
+    let mut g = c.benchmark_group("sled");
+    g.bench_function(format!("query_namespace_1h_of_{n}"), |b| {
+        b.iter(|| black_box(store.query(&plain).unwrap()))
+    });
+    g.bench_function(format!("query_namespace_1h_collapse_of_{n}"), |b| {
+        b.iter(|| black_box(store.query(&collapsed).unwrap()))
+    });
+    drop(store);
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    g.bench_function(format!("reopen_{n}"), |b| {
+        b.iter(|| {
+            let s = SledStore::open(dir.path(), SledOptions::default()).unwrap();
+            black_box(s.last_seq().unwrap())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, append, large_store);
+criterion_main!(benches);
