@@ -7,9 +7,9 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use kev_core::Store;
-use kev_core::testkit::store::workload::{fill, namespace_hour_query};
+use kev_core::testkit::store::workload::{fill, namespace_hour_query, typical_event};
 use kev_storage_sled::{DIR_NAME, SledOptions, SledStore};
 
 fn bench_events() -> u64 {
@@ -35,18 +35,34 @@ fn dir_bytes(dir: &std::path::Path) -> u64 {
         .sum()
 }
 
+/// Appends batches of 500 new events (made outside the timing) to a growing store.
 fn append(c: &mut Criterion) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path(), SledOptions::default()).unwrap();
-    let mut next = 0u64;
     let mut g = c.benchmark_group("sled");
     g.throughput(Throughput::Elements(500));
-    g.bench_function("append_batch500_durable", |b| {
-        b.iter(|| {
-            fill(&store, next, next + 500, 500).unwrap();
-            next += 500;
-        })
-    });
+    for durable in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SledOptions {
+            durable,
+            ..SledOptions::default()
+        };
+        let store = SledStore::open(dir.path(), opts).unwrap();
+        let mut next = 0u64;
+        let name = if durable {
+            "append_batch500_durable"
+        } else {
+            "append_batch500_no_fsync"
+        };
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    next += 500;
+                    (next - 500..next).map(typical_event).collect::<Vec<_>>()
+                },
+                |batch| store.append(&batch, None).unwrap(),
+                BatchSize::SmallInput,
+            )
+        });
+    }
     g.finish();
 }
 

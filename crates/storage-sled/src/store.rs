@@ -7,7 +7,7 @@ use std::time::Instant;
 use jiff::Timestamp;
 use kev_core::metrics as names;
 use kev_core::store::codec::{decode_event, encode_event};
-use kev_core::store::index::{Index, IndexKeys, ScanPlan, seq_key, seq_of};
+use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_key, seq_of};
 use kev_core::store::retention::{Plan, Snapshot, plan};
 use kev_core::{
     AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Event, Order, Query, Retention, Store,
@@ -283,7 +283,7 @@ impl Store for SledStore {
             .map(|e| {
                 let mut buf = Vec::with_capacity(1024);
                 encode_event(e, &mut buf);
-                (e.idempotency_key().as_str().as_bytes().to_vec(), buf)
+                (dedup_key(e), buf)
             })
             .collect();
         let t = &self.trees;
@@ -506,7 +506,7 @@ impl Store for SledStore {
             .transaction(|(meta, log, dedup, time, namespace, object)| {
                 for (seq, event) in &doomed {
                     log.remove(&seq_key(*seq))?;
-                    dedup.remove(event.idempotency_key().as_str().as_bytes())?;
+                    dedup.remove(dedup_key(event))?;
                     remove_indexes((time, namespace, object), &IndexKeys::of(event, *seq))?;
                 }
                 meta.insert(KEY_EVENTS, &events.to_be_bytes())?;

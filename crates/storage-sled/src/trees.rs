@@ -27,7 +27,7 @@ pub struct Trees {
     pub meta: sled::Tree,
     /// seq (8 bytes BE) → encoded event.
     pub log: sled::Tree,
-    /// `uid/resourceVersion` → seq.
+    /// `kev_core::store::index::dedup_key` → seq.
     pub dedup: sled::Tree,
     pub by_time: sled::Tree,
     pub by_namespace: sled::Tree,
