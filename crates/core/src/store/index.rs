@@ -272,6 +272,75 @@ mod tests {
     }
 
     #[test]
+    fn plans_pick_the_narrowest_index() {
+        let t = |s| Some(Timestamp::from_second(s).unwrap());
+        let q = |kind: Option<&str>, name: Option<&str>, ns: Option<&str>| Query {
+            kind: kind.map(Into::into),
+            name: name.map(Into::into),
+            namespace: ns.map(Into::into),
+            since: t(100),
+            until: t(200),
+            ..Default::default()
+        };
+        let object = ScanPlan::for_query(&q(Some("Pod"), Some("web"), Some("default")));
+        assert_eq!((object.index, object.ordered), (Index::Object, true));
+        let mut prefix = vec![0, 3];
+        prefix.extend_from_slice(b"pod");
+        prefix.extend_from_slice(&[0, 3]);
+        prefix.extend_from_slice(b"web");
+        assert_eq!(
+            object.start,
+            [prefix.clone(), time_key(t(100)).to_vec()].concat()
+        );
+        assert_eq!(
+            object.end,
+            Some([prefix, time_key(t(200)).to_vec()].concat())
+        );
+        assert_eq!(
+            (object.since, object.until),
+            (None, None),
+            "the range bounds the time"
+        );
+
+        let ns = ScanPlan::for_query(&q(Some("Pod"), None, Some("default")));
+        assert_eq!((ns.index, ns.ordered), (Index::Namespace, true));
+
+        let kind = ScanPlan::for_query(&q(Some("Pod"), None, None));
+        assert_eq!((kind.index, kind.ordered), (Index::Object, false));
+        assert_eq!(
+            kind.since,
+            Some(time_key(t(100))),
+            "time checked on each key"
+        );
+        let key = |secs| {
+            IndexKeys::of(
+                &Event {
+                    last_seen: t(secs),
+                    regarding: crate::ObjectRef {
+                        kind: "Pod".into(),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+                1,
+            )
+            .object
+        };
+        assert!(!kind.admits(&key(99)) && kind.admits(&key(100)) && !kind.admits(&key(200)));
+
+        let time = ScanPlan::for_query(&q(None, Some("web"), None));
+        assert_eq!((time.index, time.ordered), (Index::Time, true));
+        assert_eq!(time.start, time_key(t(100)).to_vec());
+        assert_eq!(time.end, Some(time_key(t(200)).to_vec()));
+        let open = ScanPlan::for_query(&Query::default());
+        assert_eq!(
+            (open.start, open.end),
+            (Vec::new(), None),
+            "the whole time index"
+        );
+    }
+
+    #[test]
     fn time_keys_sort_like_times() {
         let times = [
             None,
