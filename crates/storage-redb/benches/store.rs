@@ -7,10 +7,17 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use kev_core::Store;
-use kev_core::testkit::store::workload::{fill, namespace_hour_query};
+use kev_core::testkit::store::workload::{fill, namespace_hour_query, typical_event};
 use kev_storage_redb::{FILE_NAME, RedbOptions, RedbStore};
+
+/// Apparent length and allocated bytes (what `du` counts) of a file.
+fn file_bytes(path: &std::path::Path) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).unwrap();
+    (meta.len(), meta.blocks() * 512)
+}
 
 fn bench_events() -> u64 {
     std::env::var("KEV_BENCH_EVENTS")
@@ -19,18 +26,34 @@ fn bench_events() -> u64 {
         .unwrap_or(1_000_000)
 }
 
+/// Appends batches of 500 new events (made outside the timing) to a growing store.
 fn append(c: &mut Criterion) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = RedbStore::open(dir.path(), RedbOptions::default()).unwrap();
-    let mut next = 0u64;
     let mut g = c.benchmark_group("redb");
     g.throughput(Throughput::Elements(500));
-    g.bench_function("append_batch500_durable", |b| {
-        b.iter(|| {
-            fill(&store, next, next + 500, 500).unwrap();
-            next += 500;
-        })
-    });
+    for durable in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = RedbOptions {
+            durable,
+            ..RedbOptions::default()
+        };
+        let store = RedbStore::open(dir.path(), opts).unwrap();
+        let mut next = 0u64;
+        let name = if durable {
+            "append_batch500_durable"
+        } else {
+            "append_batch500_no_fsync"
+        };
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    next += 500;
+                    (next - 500..next).map(typical_event).collect::<Vec<_>>()
+                },
+                |batch| store.append(&batch, None).unwrap(),
+                BatchSize::SmallInput,
+            )
+        });
+    }
     g.finish();
 }
 
@@ -38,9 +61,9 @@ fn large_store(c: &mut Criterion) {
     let n = bench_events();
     let dir = tempfile::tempdir().unwrap();
     {
-        // Built without fsync per batch to save time; the file is the same.
+        // Built in batches of 5,000 with fsync per batch.
         let opts = RedbOptions {
-            durable: false,
+            durable: true,
             ..RedbOptions::default()
         };
         let store = RedbStore::open(dir.path(), opts).unwrap();
@@ -48,13 +71,15 @@ fn large_store(c: &mut Criterion) {
         store.put_state("bench", "built", b"1").unwrap();
     }
     let store = RedbStore::open(dir.path(), RedbOptions::default()).unwrap();
-    let bytes = std::fs::metadata(dir.path().join(FILE_NAME)).unwrap().len();
+    let (bytes, allocated) = file_bytes(&dir.path().join(FILE_NAME));
     let stats = store.stats().unwrap();
     eprintln!(
-        "redb: {} events, file {} bytes = {:.0} disk bytes/event; encoded records {:.0} bytes/event",
+        "redb: {} events; file {} bytes ({:.0}/event), allocated on disk {} bytes ({:.0}/event); encoded records {:.0} bytes/event",
         stats.events,
         bytes,
         bytes as f64 / stats.events as f64,
+        allocated,
+        allocated as f64 / stats.events as f64,
         stats.bytes as f64 / stats.events as f64
     );
     let plain = namespace_hour_query(n, false);

@@ -6,7 +6,7 @@ use std::time::Instant;
 use jiff::Timestamp;
 use kev_core::metrics as names;
 use kev_core::store::codec::{decode_event, encode_event};
-use kev_core::store::index::{Index, IndexKeys, ScanPlan, seq_of};
+use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_of};
 use kev_core::store::retention::{Plan, Snapshot, plan};
 use kev_core::{
     AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Event, Order, Query, Retention, Store,
@@ -376,9 +376,9 @@ impl Store for RedbStore {
             let mut bytes = get_u64(p, &meta, KEY_BYTES)?;
             let mut buf = Vec::with_capacity(1024);
             for event in batch {
-                let key = event.idempotency_key();
+                let key = dedup_key(event);
                 if dedup
-                    .get(key.as_str().as_bytes())
+                    .get(key.as_slice())
                     .map_err(|e| self.err(e))?
                     .is_some()
                 {
@@ -391,7 +391,7 @@ impl Store for RedbStore {
                 log.insert(last_seq, buf.as_slice())
                     .map_err(|e| self.err(e))?;
                 dedup
-                    .insert(key.as_str().as_bytes(), last_seq)
+                    .insert(key.as_slice(), last_seq)
                     .map_err(|e| self.err(e))?;
                 indexes
                     .insert(&IndexKeys::of(event, last_seq))
@@ -576,10 +576,8 @@ impl Store for RedbStore {
                     break;
                 }
                 log.remove(seq).map_err(|e| self.err(e))?;
-                let key = event.idempotency_key();
-                dedup
-                    .remove(key.as_str().as_bytes())
-                    .map_err(|e| self.err(e))?;
+                let key = dedup_key(&event);
+                dedup.remove(key.as_slice()).map_err(|e| self.err(e))?;
                 indexes
                     .remove(&IndexKeys::of(&event, seq))
                     .map_err(|e| self.err(e))?;

@@ -6,7 +6,7 @@ use redb::TableDefinition;
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// `log`: seq → encoded event (`kev_core::store::codec`).
 pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
-/// `dedup`: `uid/resourceVersion` → seq.
+/// `dedup`: `kev_core::store::index::dedup_key` → seq.
 pub const DEDUP: TableDefinition<&[u8], u64> = TableDefinition::new("dedup");
 /// Secondary indexes, keys from `kev_core::store::index`.
 pub const BY_TIME: TableDefinition<&[u8], ()> = TableDefinition::new("idx_time");

@@ -235,7 +235,7 @@ fn name_suffix<'a>(name: &'a str, regarding: &str) -> Option<&'a str> {
 }
 
 /// Only the canonical lowercase form, so decoding gives back the same string.
-fn parse_uuid(s: &str) -> Option<[u8; 16]> {
+pub(crate) fn parse_uuid(s: &str) -> Option<[u8; 16]> {
     let b = s.as_bytes();
     if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
         return None;
@@ -272,7 +272,7 @@ fn format_uuid(b: &[u8; 16]) -> String {
 }
 
 /// Plain decimal without leading zeros (so it prints back identically).
-fn parse_decimal(s: &str) -> Option<u64> {
+pub(crate) fn parse_decimal(s: &str) -> Option<u64> {
     if s.is_empty() || (s.len() > 1 && s.starts_with('0')) || !s.bytes().all(|c| c.is_ascii_digit())
     {
         return None;

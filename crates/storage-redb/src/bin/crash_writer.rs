@@ -1,5 +1,6 @@
 //! Test helper for `tests/crash.rs`: appends batches with checkpoints to the store in the
-//! directory given as first argument until it is killed.
+//! directory given as first argument until it is killed, following the writer protocol of
+//! `kev_core::testkit::store::crash`.
 //!
 //! Batch `i` holds `1 + i * 7 % 23` events `b<i>-<j>` whose message says `batch <i> of
 //! <n>`, plus a repeat of the previous batch's last event (a duplicate to skip); its
@@ -27,6 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(cp) => cp.position.parse()?,
         None => 0,
     };
+    println!("ready");
     for i in done + 1.. {
         let n = 1 + i * 7 % 23;
         let mut batch: Vec<Event> = (0..n).map(|j| batch_event(i, j, n)).collect();

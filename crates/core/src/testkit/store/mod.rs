@@ -9,6 +9,7 @@
 //!
 //! Every check panics with a message naming what the backend got wrong.
 
+pub mod crash;
 pub mod model;
 pub mod workload;
 

@@ -1,0 +1,600 @@
+//! [`SledStore`]: the [`Store`] on a sled 0.34 database, `<dir>/kev.sled`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use jiff::Timestamp;
+use kev_core::metrics as names;
+use kev_core::store::codec::{decode_event, encode_event};
+use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_key, seq_of};
+use kev_core::store::retention::{Plan, Snapshot, plan};
+use kev_core::{
+    AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Event, Order, Query, Retention, Store,
+    StoreError, StoreStats, StoredEvent,
+};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+
+use crate::error::store_error;
+use crate::trees::*;
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The directory of the sled database inside the store directory.
+pub const DIR_NAME: &str = "kev.sled";
+
+/// How to open a [`SledStore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SledOptions {
+    /// Flush (fsync) after every write. On by default.
+    pub durable: bool,
+    /// sled's page cache, in bytes.
+    pub cache_bytes: u64,
+}
+
+impl Default for SledOptions {
+    fn default() -> Self {
+        Self {
+            durable: true,
+            cache_bytes: 64 << 20,
+        }
+    }
+}
+
+/// The [`Store`] on sled: one tree per table, batch and checkpoint written by one
+/// multi-tree transaction. The layout is in the crate's README.md.
+///
+/// ```
+/// use kev_core::{Event, Store};
+/// use kev_storage_sled::{SledOptions, SledStore};
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = SledStore::open(dir.path(), SledOptions::default()).unwrap();
+/// let e = Event { uid: "u".into(), resource_version: "1".into(), ..Default::default() };
+/// assert_eq!(store.append(&[e], None).unwrap().last_seq, 1);
+/// ```
+pub struct SledStore {
+    db: sled::Db,
+    trees: Trees,
+    path: String,
+    durable: bool,
+    /// One writer at a time: compaction reads outside its transaction (sled transactions
+    /// cannot iterate), so writes must not interleave.
+    writer: Mutex<()>,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore")
+            .field("path", &self.path)
+            .field("durable", &self.durable)
+            .finish()
+    }
+}
+
+const BACKEND: &str = "sled";
+
+impl SledStore {
+    /// Opens the store in directory `dir` (created if missing). A newer format gives
+    /// [`StoreError::UnsupportedFormat`], a damaged database [`StoreError::Corrupt`], a
+    /// database another process (or another `SledStore` here) holds [`StoreError::Locked`].
+    pub fn open(dir: impl AsRef<Path>, options: SledOptions) -> Result<Self> {
+        let dir = dir.as_ref();
+        let db_dir = dir.join(DIR_NAME);
+        let path = db_dir.display().to_string();
+        let config = |p: &Path| {
+            sled::Config::new()
+                .path(p)
+                .cache_capacity(options.cache_bytes)
+        };
+        let db = if db_dir.exists() {
+            guarded(&path, || config(&db_dir).open())?
+        } else {
+            create(dir, &db_dir, &path, config)?
+        };
+        check_format(&path, &db)?;
+        let trees = Trees::open(&db).map_err(|e| store_error(&path, e))?;
+        let store = Self {
+            db,
+            trees,
+            path,
+            durable: options.durable,
+            writer: Mutex::new(()),
+        };
+        store.publish_size()?;
+        Ok(store)
+    }
+
+    /// The database directory.
+    pub fn dir(&self) -> PathBuf {
+        PathBuf::from(&self.path)
+    }
+
+    fn err(&self, e: sled::Error) -> StoreError {
+        store_error(&self.path, e)
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, ()>> {
+        self.writer
+            .lock()
+            .map_err(|_| StoreError::Backend("sled store writer lock poisoned".into()))
+    }
+
+    fn flush(&self) -> Result<()> {
+        if self.durable {
+            self.db.flush().map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    fn txn_err(&self, e: TransactionError<StoreError>) -> StoreError {
+        match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => self.err(e),
+        }
+    }
+
+    fn meta_u64(&self, key: &str) -> Result<u64> {
+        let v = self.trees.meta.get(key).map_err(|e| self.err(e))?;
+        read_u64(&self.path, key, v.as_deref())
+    }
+
+    fn publish_size(&self) -> Result<()> {
+        let events = self.meta_u64(KEY_EVENTS)?;
+        let bytes = self.meta_u64(KEY_BYTES)?;
+        metrics::gauge!(names::STORE_EVENTS, "backend" => BACKEND).set(events as f64);
+        metrics::gauge!(names::STORE_BYTES, "backend" => BACKEND).set(bytes as f64);
+        Ok(())
+    }
+
+    fn decode(&self, seq: u64, bytes: &[u8]) -> Result<Event> {
+        decode_event(bytes).map_err(|e| StoreError::Decode {
+            key: format!("{}: log/{seq}", self.path),
+            detail: e.to_string(),
+        })
+    }
+}
+
+/// Creates and initializes the database under a temporary name, then renames it: the
+/// store path only ever holds a complete, versioned kev store.
+fn create(
+    dir: &Path,
+    db_dir: &Path,
+    path: &str,
+    config: impl Fn(&Path) -> sled::Config,
+) -> Result<sled::Db> {
+    let tmp = dir.join(format!("{DIR_NAME}.creating"));
+    let io = |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io)?;
+    }
+    std::fs::create_dir_all(dir).map_err(io)?;
+    {
+        let db = guarded(path, || config(&tmp).open())?;
+        let meta = db.open_tree(META).map_err(|e| store_error(path, e))?;
+        meta.insert(KEY_FORMAT_VERSION, FORMAT_VERSION.to_string().as_bytes())
+            .map_err(|e| store_error(path, e))?;
+        for key in [KEY_LAST_SEQ, KEY_EVENTS, KEY_BYTES, KEY_LAST_DEAD_LETTER] {
+            meta.insert(key, &0u64.to_be_bytes())
+                .map_err(|e| store_error(path, e))?;
+        }
+        db.flush().map_err(|e| store_error(path, e))?;
+    }
+    std::fs::rename(&tmp, db_dir).map_err(io)?;
+    guarded(path, || config(db_dir).open())
+}
+
+/// Runs a sled open, turning its errors and panics on damaged files into [`StoreError`]s.
+fn guarded(path: &str, open: impl FnOnce() -> sled::Result<sled::Db>) -> Result<sled::Db> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(open)) {
+        Ok(result) => result.map_err(|e| store_error(path, e)),
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "sled failed on the database".into());
+            Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                detail: format!("sled cannot read the database: {detail}"),
+            })
+        }
+    }
+}
+
+/// Refuses a database that is not a kev store or has another format version, before
+/// any tree is created in it.
+fn check_format(path: &str, db: &sled::Db) -> Result<()> {
+    if !db
+        .tree_names()
+        .iter()
+        .any(|n| n.as_ref() == META.as_bytes())
+    {
+        return Err(StoreError::Corrupt {
+            path: path.to_owned(),
+            detail: "no meta tree: this sled database is not a kev store".into(),
+        });
+    }
+    let meta = db.open_tree(META).map_err(|e| store_error(path, e))?;
+    match meta
+        .get(KEY_FORMAT_VERSION)
+        .map_err(|e| store_error(path, e))?
+    {
+        Some(v) if v.as_ref() == FORMAT_VERSION.to_string().as_bytes() => Ok(()),
+        Some(v) => Err(StoreError::UnsupportedFormat {
+            path: path.to_owned(),
+            found: String::from_utf8_lossy(&v).into_owned(),
+            supported: FORMAT_VERSION,
+        }),
+        None => Err(StoreError::Corrupt {
+            path: path.to_owned(),
+            detail: format!("meta has no {KEY_FORMAT_VERSION}"),
+        }),
+    }
+}
+
+fn read_u64(path: &str, key: &str, v: Option<&[u8]>) -> Result<u64> {
+    let bytes: [u8; 8] = v
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| StoreError::Corrupt {
+            path: path.to_owned(),
+            detail: format!("meta key {key} is not an 8-byte number"),
+        })?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+type Abort = ConflictableTransactionError<StoreError>;
+
+fn txn_u64(path: &str, meta: &TransactionalTree, key: &str) -> Result<u64, Abort> {
+    let v = meta.get(key)?;
+    read_u64(path, key, v.as_deref()).map_err(Abort::Abort)
+}
+
+fn insert_indexes(
+    (time, namespace, object): (&TransactionalTree, &TransactionalTree, &TransactionalTree),
+    keys: &IndexKeys,
+) -> Result<(), Abort> {
+    time.insert(keys.time.as_slice(), &[])?;
+    namespace.insert(keys.namespace.as_slice(), &[])?;
+    object.insert(keys.object.as_slice(), &[])?;
+    Ok(())
+}
+
+fn remove_indexes(
+    (time, namespace, object): (&TransactionalTree, &TransactionalTree, &TransactionalTree),
+    keys: &IndexKeys,
+) -> Result<(), Abort> {
+    time.remove(keys.time.as_slice())?;
+    namespace.remove(keys.namespace.as_slice())?;
+    object.remove(keys.object.as_slice())?;
+    Ok(())
+}
+
+impl Store for SledStore {
+    fn append(&self, batch: &[Event], checkpoint: Option<&Checkpoint>) -> Result<AppendOutcome> {
+        let started = Instant::now();
+        let _writer = self.lock()?;
+        // Encode once, outside the transaction closure (sled may run it more than once).
+        let encoded: Vec<(Vec<u8>, Vec<u8>)> = batch
+            .iter()
+            .map(|e| {
+                let mut buf = Vec::with_capacity(1024);
+                encode_event(e, &mut buf);
+                (dedup_key(e), buf)
+            })
+            .collect();
+        let t = &self.trees;
+        let p = self.path.as_str();
+        let (out, events, bytes) = (
+            &t.meta,
+            &t.log,
+            &t.dedup,
+            &t.by_time,
+            &t.by_namespace,
+            &t.by_object,
+            &t.checkpoints,
+        )
+            .transaction(|(meta, log, dedup, time, namespace, object, checkpoints)| {
+                let mut out = AppendOutcome::default();
+                let mut last_seq = txn_u64(p, meta, KEY_LAST_SEQ)?;
+                let mut events = txn_u64(p, meta, KEY_EVENTS)?;
+                let mut bytes = txn_u64(p, meta, KEY_BYTES)?;
+                for (event, (key, record)) in batch.iter().zip(&encoded) {
+                    if dedup.get(key.as_slice())?.is_some() {
+                        out.duplicates += 1;
+                        continue;
+                    }
+                    last_seq += 1;
+                    log.insert(&seq_key(last_seq), record.as_slice())?;
+                    dedup.insert(key.as_slice(), &seq_key(last_seq))?;
+                    insert_indexes((time, namespace, object), &IndexKeys::of(event, last_seq))?;
+                    events += 1;
+                    bytes += record.len() as u64;
+                    out.stored += 1;
+                }
+                if out.stored > 0 {
+                    meta.insert(KEY_LAST_SEQ, &last_seq.to_be_bytes())?;
+                    meta.insert(KEY_EVENTS, &events.to_be_bytes())?;
+                    meta.insert(KEY_BYTES, &bytes.to_be_bytes())?;
+                }
+                if let Some(cp) = checkpoint {
+                    checkpoints.insert(cp.source.as_bytes(), cp.position.as_bytes())?;
+                }
+                out.last_seq = last_seq;
+                Ok((out, events, bytes))
+            })
+            .map_err(|e| self.txn_err(e))?;
+        self.flush()?;
+        metrics::histogram!(names::STORE_APPEND_SECONDS, "backend" => BACKEND)
+            .record(started.elapsed().as_secs_f64());
+        metrics::gauge!(names::STORE_EVENTS, "backend" => BACKEND).set(events as f64);
+        metrics::gauge!(names::STORE_BYTES, "backend" => BACKEND).set(bytes as f64);
+        Ok(out)
+    }
+
+    fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>> {
+        let v = self
+            .trees
+            .checkpoints
+            .get(source)
+            .map_err(|e| self.err(e))?;
+        v.map(|p| {
+            let position = String::from_utf8(p.to_vec()).map_err(|_| StoreError::Decode {
+                key: format!("{}: checkpoints/{source}", self.path),
+                detail: "not UTF-8".into(),
+            })?;
+            Ok(Checkpoint {
+                source: source.to_owned(),
+                position,
+            })
+        })
+        .transpose()
+    }
+
+    fn read_log(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        let mut out = Vec::new();
+        for entry in self.trees.log.range(seq_key(from)..).take(limit) {
+            let (k, v) = entry.map_err(|e| self.err(e))?;
+            let seq = seq_of(&k).unwrap_or(0);
+            out.push(StoredEvent {
+                seq,
+                event: self.decode(seq, &v)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn last_seq(&self) -> Result<u64> {
+        self.meta_u64(KEY_LAST_SEQ)
+    }
+
+    fn cursor(&self, route: &str) -> Result<u64> {
+        let v = self.trees.cursors.get(route).map_err(|e| self.err(e))?;
+        match v {
+            Some(v) => read_u64(&self.path, route, Some(&v)),
+            None => Ok(0),
+        }
+    }
+
+    fn commit_cursor(&self, route: &str, seq: u64) -> Result<()> {
+        self.trees
+            .cursors
+            .insert(route, &seq.to_be_bytes())
+            .map_err(|e| self.err(e))?;
+        self.flush()
+    }
+
+    fn cursors(&self) -> Result<Vec<(String, u64)>> {
+        let mut out = Vec::new();
+        for entry in self.trees.cursors.iter() {
+            let (k, v) = entry.map_err(|e| self.err(e))?;
+            let route = String::from_utf8_lossy(&k).into_owned();
+            let seq = read_u64(&self.path, &route, Some(&v))?;
+            out.push((route, seq));
+        }
+        Ok(out)
+    }
+
+    fn query(&self, query: &Query) -> Result<Vec<StoredEvent>> {
+        let scan = ScanPlan::for_query(query);
+        let tree = match scan.index {
+            Index::Time => &self.trees.by_time,
+            Index::Namespace => &self.trees.by_namespace,
+            Index::Object => &self.trees.by_object,
+        };
+        let range = match &scan.end {
+            Some(end) => tree.range(scan.start.as_slice()..end.as_slice()),
+            None => tree.range(scan.start.as_slice()..),
+        };
+        let keys: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
+            if scan.ordered && query.order == Order::NewestFirst {
+                Box::new(range.rev())
+            } else {
+                Box::new(range)
+            };
+        let stop_at = if scan.ordered && !query.collapse {
+            query.limit
+        } else {
+            None
+        };
+        let mut found = Vec::new();
+        for entry in keys {
+            if stop_at.is_some_and(|n| found.len() >= n) {
+                break;
+            }
+            let (key, _) = entry.map_err(|e| self.err(e))?;
+            if !scan.admits(&key) {
+                continue;
+            }
+            let Some(seq) = seq_of(&key) else { continue };
+            // An index entry whose event compaction removed after this scan began.
+            let Some(bytes) = self.trees.log.get(seq_key(seq)).map_err(|e| self.err(e))? else {
+                continue;
+            };
+            let event = self.decode(seq, &bytes)?;
+            if query.matches(&event) {
+                found.push(StoredEvent { seq, event });
+            }
+        }
+        Ok(query.finish(found))
+    }
+
+    fn compact(
+        &self,
+        retention: &Retention,
+        now: Timestamp,
+        max_remove: u64,
+    ) -> Result<CompactOutcome> {
+        let _writer = self.lock()?;
+        let delivered = self
+            .cursors()?
+            .into_iter()
+            .map(|(_, s)| s)
+            .min()
+            .unwrap_or(u64::MAX);
+        let mut events = self.meta_u64(KEY_EVENTS)?;
+        let mut bytes = self.meta_u64(KEY_BYTES)?;
+        let mut out = CompactOutcome::default();
+        // Decide outside the transaction (it cannot iterate), apply in one transaction.
+        let mut doomed: Vec<(u64, Event)> = Vec::new();
+        for entry in self.trees.log.iter() {
+            let (k, v) = entry.map_err(|e| self.err(e))?;
+            let seq = seq_of(&k).unwrap_or(0);
+            let event = self.decode(seq, &v)?;
+            let len = v.len() as u64;
+            let decision = plan(
+                retention,
+                &Snapshot {
+                    events,
+                    bytes,
+                    oldest_time: event.time(),
+                    oldest_len: len,
+                    oldest_delivered: seq <= delivered,
+                    now,
+                },
+            );
+            if decision == Plan::Keep {
+                break;
+            }
+            if out.removed == max_remove {
+                out.more = true;
+                break;
+            }
+            events = events.saturating_sub(1);
+            bytes = bytes.saturating_sub(len);
+            out.removed += 1;
+            if decision == Plan::EvictUndelivered {
+                out.evicted_undelivered += 1;
+            }
+            doomed.push((seq, event));
+        }
+        if doomed.is_empty() {
+            return Ok(out);
+        }
+        let t = &self.trees;
+        (
+            &t.meta,
+            &t.log,
+            &t.dedup,
+            &t.by_time,
+            &t.by_namespace,
+            &t.by_object,
+        )
+            .transaction(|(meta, log, dedup, time, namespace, object)| {
+                for (seq, event) in &doomed {
+                    log.remove(&seq_key(*seq))?;
+                    dedup.remove(dedup_key(event))?;
+                    remove_indexes((time, namespace, object), &IndexKeys::of(event, *seq))?;
+                }
+                meta.insert(KEY_EVENTS, &events.to_be_bytes())?;
+                meta.insert(KEY_BYTES, &bytes.to_be_bytes())?;
+                Ok(())
+            })
+            .map_err(|e| self.txn_err(e))?;
+        self.flush()?;
+        metrics::counter!(names::STORE_COMPACTED_TOTAL, "backend" => BACKEND)
+            .increment(out.removed);
+        metrics::counter!(names::STORE_EVICTED_UNDELIVERED_TOTAL, "backend" => BACKEND)
+            .increment(out.evicted_undelivered);
+        metrics::gauge!(names::STORE_EVENTS, "backend" => BACKEND).set(events as f64);
+        metrics::gauge!(names::STORE_BYTES, "backend" => BACKEND).set(bytes as f64);
+        Ok(out)
+    }
+
+    fn stats(&self) -> Result<StoreStats> {
+        let first_seq = match self.trees.log.first().map_err(|e| self.err(e))? {
+            Some((k, _)) => seq_of(&k).unwrap_or(0),
+            None => 0,
+        };
+        Ok(StoreStats {
+            events: self.meta_u64(KEY_EVENTS)?,
+            bytes: self.meta_u64(KEY_BYTES)?,
+            first_seq,
+            last_seq: self.meta_u64(KEY_LAST_SEQ)?,
+        })
+    }
+
+    fn dead_letter(&self, letter: &DeadLetter) -> Result<()> {
+        let json = serde_json::to_vec(letter)
+            .map_err(|e| StoreError::Backend(format!("dead letter not encodable: {e}")))?;
+        let _writer = self.lock()?;
+        let p = self.path.as_str();
+        (&self.trees.meta, &self.trees.dead_letters)
+            .transaction(|(meta, dead)| {
+                let id = txn_u64(p, meta, KEY_LAST_DEAD_LETTER)? + 1;
+                meta.insert(KEY_LAST_DEAD_LETTER, &id.to_be_bytes())?;
+                dead.insert(&seq_key(id), json.as_slice())?;
+                Ok(())
+            })
+            .map_err(|e| self.txn_err(e))?;
+        self.flush()
+    }
+
+    fn dead_letters(&self, route: Option<&str>, limit: usize) -> Result<Vec<DeadLetter>> {
+        let mut out = Vec::new();
+        for entry in self.trees.dead_letters.iter() {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = entry.map_err(|e| self.err(e))?;
+            let letter: DeadLetter =
+                serde_json::from_slice(&v).map_err(|e| StoreError::Decode {
+                    key: format!("{}: dead_letters/{}", self.path, seq_of(&k).unwrap_or(0)),
+                    detail: e.to_string(),
+                })?;
+            if route.is_none_or(|r| r == letter.route) {
+                out.push(letter);
+            }
+        }
+        Ok(out)
+    }
+
+    fn get_state(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        let v = self
+            .trees
+            .state
+            .get(state_key(namespace, key))
+            .map_err(|e| self.err(e))?;
+        Ok(v.map(|v| v.to_vec()))
+    }
+
+    fn put_state(&self, namespace: &str, key: &str, value: &[u8]) -> Result<()> {
+        self.trees
+            .state
+            .insert(state_key(namespace, key), value)
+            .map_err(|e| self.err(e))?;
+        self.flush()
+    }
+}
+
+/// `len32(namespace) · namespace · key`: no namespace/key pair collides with another.
+fn state_key(namespace: &str, key: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(4 + namespace.len() + key.len());
+    k.extend_from_slice(&(namespace.len() as u32).to_be_bytes());
+    k.extend_from_slice(namespace.as_bytes());
+    k.extend_from_slice(key.as_bytes());
+    k
+}
