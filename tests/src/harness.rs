@@ -36,6 +36,17 @@ pub async fn fast_server() -> FakeApiServer {
     .unwrap_or_else(|e| panic!("fake API server: {e}"))
 }
 
+/// Logs to the test output, filtered by `RUST_LOG` (default: warnings); once per process.
+pub fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
 /// A pipeline running in the background.
 #[derive(Debug)]
 pub struct Running {
@@ -48,6 +59,7 @@ pub struct Running {
 impl Running {
     /// Starts `kube source → SimpleNormalizer → store` against `server`.
     pub fn start(server: &FakeApiServer, config: KubeSourceConfig, store: Arc<MemoryStore>) -> Self {
+        init_logs();
         let source = KubeSource::with_client(server.client(), config)
             .unwrap_or_else(|e| panic!("kube source: {e}"));
         let health = source.health();
