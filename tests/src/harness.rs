@@ -58,7 +58,11 @@ pub struct Running {
 
 impl Running {
     /// Starts `kube source → SimpleNormalizer → store` against `server`.
-    pub fn start(server: &FakeApiServer, config: KubeSourceConfig, store: Arc<MemoryStore>) -> Self {
+    pub fn start(
+        server: &FakeApiServer,
+        config: KubeSourceConfig,
+        store: Arc<MemoryStore>,
+    ) -> Self {
         init_logs();
         let source = KubeSource::with_client(server.client(), config)
             .unwrap_or_else(|e| panic!("kube source: {e}"));

@@ -17,7 +17,9 @@ impl Normalizer for SimpleNormalizer {
             return Err(NormalizeError::NotAnEvent(kind.to_owned()));
         }
         let meta = raw.metadata;
-        let uid = meta.uid.ok_or(NormalizeError::MissingField("metadata.uid"))?;
+        let uid = meta
+            .uid
+            .ok_or(NormalizeError::MissingField("metadata.uid"))?;
         let resource_version = meta
             .resource_version
             .ok_or(NormalizeError::MissingField("metadata.resourceVersion"))?;

@@ -13,28 +13,46 @@ use kev_tests::harness::{Running, fast_config, fast_server, has_latest, stored_k
 async fn both_api_groups_store_each_version_once() {
     let server = fast_server().await;
     for i in 0..300 {
-        server.create("web", core_event("web", &format!("a{i}"), "Scheduled")).unwrap();
+        server
+            .create("web", core_event("web", &format!("a{i}"), "Scheduled"))
+            .unwrap();
     }
-    let config = KubeSourceConfig { api: ApiChoice::Both, ..fast_config() };
+    let config = KubeSourceConfig {
+        api: ApiChoice::Both,
+        ..fast_config()
+    };
     let run = Running::start(&server, config, Arc::new(MemoryStore::new()));
-    wait_until("listed", Duration::from_secs(20), || has_latest(&server, &run.store)).await;
-    for i in 0..700 {
-        server.create("web", core_event("web", &format!("b{i}"), "Scheduled")).unwrap();
-    }
-    for i in 0..100 {
-        server.patch("web", &format!("b{i}"), &serde_json::json!({"count": 2})).unwrap();
-    }
-    // Each version comes twice, once per group.
-    wait_until("both watches delivered everything", Duration::from_secs(20), || {
-        run.health.stats().events == 2 * 1_100
+    wait_until("listed", Duration::from_secs(20), || {
+        has_latest(&server, &run.store)
     })
     .await;
+    for i in 0..700 {
+        server
+            .create("web", core_event("web", &format!("b{i}"), "Scheduled"))
+            .unwrap();
+    }
+    for i in 0..100 {
+        server
+            .patch("web", &format!("b{i}"), &serde_json::json!({"count": 2}))
+            .unwrap();
+    }
+    // Each version comes twice, once per group.
+    wait_until(
+        "both watches delivered everything",
+        Duration::from_secs(20),
+        || run.health.stats().events == 2 * 1_100,
+    )
+    .await;
     let newest = server.resource_version();
-    wait_until("the checkpoint holds both positions", Duration::from_secs(5), || {
-        run.store.checkpoint("kube").unwrap().is_some_and(|c| {
-            c.position == format!(r#"{{"core":"{newest}","events":"{newest}"}}"#)
-        })
-    })
+    wait_until(
+        "the checkpoint holds both positions",
+        Duration::from_secs(5),
+        || {
+            run.store.checkpoint("kube").unwrap().is_some_and(|c| {
+                c.position == format!(r#"{{"core":"{newest}","events":"{newest}"}}"#)
+            })
+        },
+    )
     .await;
     let store = Arc::clone(&run.store);
     let report = run.stop().await;
@@ -49,7 +67,9 @@ async fn namespaces_are_watched_one_by_one_and_others_are_ignored() {
     let server = fast_server().await;
     for ns in ["a", "b", "c"] {
         for i in 0..50 {
-            server.create(ns, core_event(ns, &format!("e{i}"), "Killing")).unwrap();
+            server
+                .create(ns, core_event(ns, &format!("e{i}"), "Killing"))
+                .unwrap();
         }
     }
     let config = KubeSourceConfig {
@@ -58,16 +78,36 @@ async fn namespaces_are_watched_one_by_one_and_others_are_ignored() {
         ..fast_config()
     };
     let run = Running::start(&server, config, Arc::new(MemoryStore::new()));
-    wait_until("two namespaces listed", Duration::from_secs(20), || run.health.stats().events == 100).await;
-    server.create("b", core_event("b", "late", "Killing")).unwrap();
-    server.create("c", core_event("c", "other", "Pulled")).unwrap();
-    server.create("c", core_event("c", "late", "Killing")).unwrap();
-    wait_until("the late one in c", Duration::from_secs(20), || run.health.stats().events == 101).await;
+    wait_until("two namespaces listed", Duration::from_secs(20), || {
+        run.health.stats().events == 100
+    })
+    .await;
+    server
+        .create("b", core_event("b", "late", "Killing"))
+        .unwrap();
+    server
+        .create("c", core_event("c", "other", "Pulled"))
+        .unwrap();
+    server
+        .create("c", core_event("c", "late", "Killing"))
+        .unwrap();
+    wait_until("the late one in c", Duration::from_secs(20), || {
+        run.health.stats().events == 101
+    })
+    .await;
     let store = Arc::clone(&run.store);
     run.stop().await;
     let events = store.read_log(0, usize::MAX).unwrap();
     assert_eq!(events.len(), 101);
-    assert!(events.iter().all(|e| e.event.namespace != "b" && e.event.reason == "Killing"));
+    assert!(
+        events
+            .iter()
+            .all(|e| e.event.namespace != "b" && e.event.reason == "Killing")
+    );
     let cp = store.checkpoint("kube").unwrap().unwrap();
-    assert!(cp.position.contains("\"core/a\"") && cp.position.contains("\"core/c\""), "{}", cp.position);
+    assert!(
+        cp.position.contains("\"core/a\"") && cp.position.contains("\"core/c\""),
+        "{}",
+        cp.position
+    );
 }

@@ -18,7 +18,10 @@ async fn drops_and_expiries_lose_nothing_and_store_nothing_twice() {
     server.faults().expire_at(3_000);
     server.faults().expire_at(7_500);
     let run = Running::start(&server, fast_config(), Arc::new(MemoryStore::new()));
-    wait_until("the source is ready", Duration::from_secs(10), || run.health.is_ready()).await;
+    wait_until("the source is ready", Duration::from_secs(10), || {
+        run.health.is_ready()
+    })
+    .await;
 
     let mut created = 0usize;
     let mut updated = 0usize;
@@ -28,12 +31,18 @@ async fn drops_and_expiries_lose_nothing_and_store_nothing_twice() {
             let j = created - 1 - (i * 7919) % created.min(200);
             let ns = format!("ns-{}", j % 50);
             let name = format!("e{j}");
-            let count = server.get(&ns, &name).unwrap().core["count"].as_i64().unwrap();
-            server.patch(&ns, &name, &serde_json::json!({"count": count + 1})).unwrap();
+            let count = server.get(&ns, &name).unwrap().core["count"]
+                .as_i64()
+                .unwrap();
+            server
+                .patch(&ns, &name, &serde_json::json!({"count": count + 1}))
+                .unwrap();
             updated += 1;
         } else {
             let ns = format!("ns-{}", created % 50);
-            server.create(&ns, core_event(&ns, &format!("e{created}"), "BackOff")).unwrap();
+            server
+                .create(&ns, core_event(&ns, &format!("e{created}"), "BackOff"))
+                .unwrap();
             created += 1;
         }
         if i % 64 == 0 {
@@ -42,9 +51,11 @@ async fn drops_and_expiries_lose_nothing_and_store_nothing_twice() {
     }
     assert_eq!((created, updated), (10_000, 2_000));
 
-    wait_until("the latest version of every Event is stored", Duration::from_secs(60), || {
-        has_latest(&server, &run.store)
-    })
+    wait_until(
+        "the latest version of every Event is stored",
+        Duration::from_secs(60),
+        || has_latest(&server, &run.store),
+    )
     .await;
     let stats = run.health.stats();
     let store = Arc::clone(&run.store);
@@ -64,6 +75,12 @@ async fn drops_and_expiries_lose_nothing_and_store_nothing_twice() {
     assert_eq!(stats.skipped, 0);
     // Both expiries happened, so at least 7 500 events went out on watches.
     assert!(server.faults().delivered() >= 7_500);
-    eprintln!("stored {} versions, {} watch events delivered, {} watch requests, {} list pages", stored.len(), server.faults().delivered(), server.watch_requests(), server.list_requests());
+    eprintln!(
+        "stored {} versions, {} watch events delivered, {} watch requests, {} list pages",
+        stored.len(),
+        server.faults().delivered(),
+        server.watch_requests(),
+        server.list_requests()
+    );
     assert!(server.watch_requests() >= 12, "a reconnect after every cut");
 }

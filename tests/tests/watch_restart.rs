@@ -11,13 +11,21 @@ use kev_tests::harness::{Running, fast_config, fast_server, has_latest, stored_k
 async fn first_run(server: &FakeApiServer, store: &Arc<MemoryStore>) {
     for i in 0..500 {
         let ns = format!("ns-{}", i % 5);
-        server.create(&ns, core_event(&ns, &format!("old{i}"), "Pulled")).unwrap();
+        server
+            .create(&ns, core_event(&ns, &format!("old{i}"), "Pulled"))
+            .unwrap();
     }
     let run = Running::start(server, fast_config(), Arc::clone(store));
-    wait_until("the first 500 are stored", Duration::from_secs(20), || has_latest(server, store)).await;
+    wait_until("the first 500 are stored", Duration::from_secs(20), || {
+        has_latest(server, store)
+    })
+    .await;
     let newest = server.resource_version();
     wait_until("the checkpoint is written", Duration::from_secs(5), || {
-        store.checkpoint("kube").unwrap().is_some_and(|c| c.position == format!(r#"{{"core":"{newest}"}}"#))
+        store
+            .checkpoint("kube")
+            .unwrap()
+            .is_some_and(|c| c.position == format!(r#"{{"core":"{newest}"}}"#))
     })
     .await;
     let report = run.stop().await;
@@ -27,7 +35,9 @@ async fn first_run(server: &FakeApiServer, store: &Arc<MemoryStore>) {
 async fn create_while_stopped(server: &FakeApiServer) {
     for i in 0..2_000 {
         let ns = format!("ns-{}", i % 5);
-        server.create(&ns, core_event(&ns, &format!("new{i}"), "Created")).unwrap();
+        server
+            .create(&ns, core_event(&ns, &format!("new{i}"), "Created"))
+            .unwrap();
     }
 }
 
@@ -40,10 +50,19 @@ async fn resumes_from_the_checkpoint_without_a_list() {
     create_while_stopped(&server).await;
 
     let run = Running::start(&server, fast_config(), Arc::clone(&store));
-    wait_until("the 2 000 new ones are stored", Duration::from_secs(20), || has_latest(&server, &store)).await;
+    wait_until(
+        "the 2 000 new ones are stored",
+        Duration::from_secs(20),
+        || has_latest(&server, &store),
+    )
+    .await;
     let stats = run.health.stats();
     let report = run.stop().await;
-    assert_eq!(server.list_requests(), lists_before, "resumed by a watch, no list");
+    assert_eq!(
+        server.list_requests(),
+        lists_before,
+        "resumed by a watch, no list"
+    );
     assert_eq!((report.stored, report.duplicates), (2_000, 0));
     assert_eq!(stats.restarts_expired, 0);
     let (keys, n) = stored_keys(&store);
@@ -59,12 +78,20 @@ async fn relists_when_compacted_past_the_checkpoint_and_stores_nothing_twice() {
     server.compact();
 
     let run = Running::start(&server, fast_config(), Arc::clone(&store));
-    wait_until("the 2 000 new ones are stored", Duration::from_secs(20), || has_latest(&server, &store)).await;
+    wait_until(
+        "the 2 000 new ones are stored",
+        Duration::from_secs(20),
+        || has_latest(&server, &store),
+    )
+    .await;
     let stats = run.health.stats();
     let report = run.stop().await;
     assert_eq!(stats.restarts_expired, 1, "one 410, one relist");
     assert_eq!(report.stored, 2_000);
-    assert_eq!(report.duplicates, 500, "the relist showed the first 500 again; dedup dropped them");
+    assert_eq!(
+        report.duplicates, 500,
+        "the relist showed the first 500 again; dedup dropped them"
+    );
     let (keys, n) = stored_keys(&store);
     assert_eq!((keys.len(), n), (2_500, 2_500));
 }
@@ -78,7 +105,12 @@ async fn a_bare_http_410_on_watch_start_relists_instead_of_retrying_forever() {
     server.faults().bare_410_on_next_watches(1);
 
     let run = Running::start(&server, fast_config(), Arc::clone(&store));
-    wait_until("the 2 000 new ones are stored", Duration::from_secs(20), || has_latest(&server, &store)).await;
+    wait_until(
+        "the 2 000 new ones are stored",
+        Duration::from_secs(20),
+        || has_latest(&server, &store),
+    )
+    .await;
     let stats = run.health.stats();
     let report = run.stop().await;
     assert_eq!(stats.restarts_expired, 1);

@@ -157,7 +157,9 @@ impl KubeSourceConfig {
             if !is_dns_label(ns) {
                 return Err(ConfigError::new(
                     format!("namespaces[{i}]"),
-                    format!("{ns:?} is not a valid namespace name (lowercase letters, digits and '-', at most 63)"),
+                    format!(
+                        "{ns:?} is not a valid namespace name (lowercase letters, digits and '-', at most 63)"
+                    ),
                 ));
             }
             if self.namespaces[..i].contains(ns) {
@@ -174,8 +176,7 @@ impl KubeSourceConfig {
 fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')

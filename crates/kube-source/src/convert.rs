@@ -1,12 +1,10 @@
 //! k8s-openapi Event types → kev-core's [`KubeEvent`] wire struct.
 
-use k8s_openapi::api::core::v1::{
-    Event as CoreEvent, EventSource as CoreSource, ObjectReference,
-};
+use k8s_openapi::api::core::v1::{Event as CoreEvent, EventSource as CoreSource, ObjectReference};
 use k8s_openapi::api::events::v1::Event as EventsEvent;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kev_core::normalize::{KubeEventSeries, KubeEventSource, KubeMeta, KubeObjectRef};
 use kev_core::KubeEvent;
+use kev_core::normalize::{KubeEventSeries, KubeEventSource, KubeMeta, KubeObjectRef};
 
 /// A core/v1 Event as kev's wire struct; the fields move, nothing is cloned.
 ///

@@ -102,7 +102,10 @@ impl SourceHealth {
         }
         let age = self.last_progress_age();
         if age > i.stall_timeout {
-            return Some(format!("kube watch made no progress for {}s", age.as_secs()));
+            return Some(format!(
+                "kube watch made no progress for {}s",
+                age.as_secs()
+            ));
         }
         None
     }
@@ -203,7 +206,10 @@ impl SourceHealth {
         self.inner.counters.events.fetch_add(n, Ordering::Relaxed);
     }
     pub(crate) fn count_bookmark(&self) {
-        self.inner.counters.bookmarks.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .counters
+            .bookmarks
+            .fetch_add(1, Ordering::Relaxed);
     }
 }
 

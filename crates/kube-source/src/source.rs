@@ -164,12 +164,16 @@ impl EventSource for KubeSource {
                     }
                 }
                 // Listing again is always safe: the store drops what it already has.
-                Err(e) => tracing::warn!(position = %cp.position, "ignoring the stored checkpoint ({e}); listing everything again"),
+                Err(e) => {
+                    tracing::warn!(position = %cp.position, "ignoring the stored checkpoint ({e}); listing everything again")
+                }
             }
         }
         for (key, rv) in self.keys.iter().zip(&self.positions) {
             match rv {
-                Some(rv) => tracing::info!(watch = %key, resource_version = %rv, "resuming from the checkpoint"),
+                Some(rv) => {
+                    tracing::info!(watch = %key, resource_version = %rv, "resuming from the checkpoint")
+                }
                 None => tracing::info!(watch = %key, "no checkpoint; starting with a list"),
             }
         }

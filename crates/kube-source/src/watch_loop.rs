@@ -249,7 +249,11 @@ impl<K: WatchedEvent> WatchLoop<K> {
             );
             return self
                 .tx
-                .send(StreamMsg { stream: self.spec.index, event: None, rv })
+                .send(StreamMsg {
+                    stream: self.spec.index,
+                    event: None,
+                    rv,
+                })
                 .await
                 .is_ok();
         }
@@ -260,7 +264,11 @@ impl<K: WatchedEvent> WatchLoop<K> {
         self.health.count_events(1);
         let event = Some(Box::new(object.into_kube_event()));
         self.tx
-            .send(StreamMsg { stream: self.spec.index, event, rv })
+            .send(StreamMsg {
+                stream: self.spec.index,
+                event,
+                rv,
+            })
             .await
             .is_ok()
     }
@@ -328,7 +336,11 @@ impl<K: WatchedEvent> WatchLoop<K> {
                 }
                 Ok(None) => {
                     tracing::info!(watch = %self.spec.key, "watch disconnected (closed by the server)");
-                    return if delivered { Ended::Resume } else { Ended::Failed };
+                    return if delivered {
+                        Ended::Resume
+                    } else {
+                        Ended::Failed
+                    };
                 }
                 Ok(Some(item)) => item,
             };
@@ -388,7 +400,11 @@ impl<K: WatchedEvent> WatchLoop<K> {
                     }
                     if self
                         .tx
-                        .send(StreamMsg { stream: self.spec.index, event: None, rv: new_rv })
+                        .send(StreamMsg {
+                            stream: self.spec.index,
+                            event: None,
+                            rv: new_rv,
+                        })
                         .await
                         .is_err()
                     {

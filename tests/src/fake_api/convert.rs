@@ -51,20 +51,14 @@ const RENAMED: [(&str, &str); 7] = [
 /// The events.k8s.io/v1 view of a stored core/v1 object (no type meta).
 pub fn core_to_events(core: &Value) -> Value {
     rename(core, |k| {
-        RENAMED
-            .iter()
-            .find(|(c, _)| *c == k)
-            .map_or(k, |(_, e)| *e)
+        RENAMED.iter().find(|(c, _)| *c == k).map_or(k, |(_, e)| *e)
     })
 }
 
 /// The stored core/v1 form of an events.k8s.io/v1 object.
 pub fn events_to_core(events: &Value) -> Value {
     rename(events, |k| {
-        RENAMED
-            .iter()
-            .find(|(_, e)| *e == k)
-            .map_or(k, |(c, _)| *c)
+        RENAMED.iter().find(|(_, e)| *e == k).map_or(k, |(c, _)| *c)
     })
 }
 
@@ -169,10 +163,18 @@ pub fn validate_create(core: &Value, group: Group) -> Vec<FieldError> {
         }
     }
     if core.get("count").and_then(Value::as_i64).unwrap_or(0) != 0 {
-        errs.push(FieldError::invalid("deprecatedCount", "", "needs to be unset"));
+        errs.push(FieldError::invalid(
+            "deprecatedCount",
+            "",
+            "needs to be unset",
+        ));
     }
     if text(core, &["source", "component"]) != "" || text(core, &["source", "host"]) != "" {
-        errs.push(FieldError::invalid("deprecatedSource", "", "needs to be unset"));
+        errs.push(FieldError::invalid(
+            "deprecatedSource",
+            "",
+            "needs to be unset",
+        ));
     }
     errs
 }
@@ -204,11 +206,7 @@ pub fn validate_update(new: &Value, old: &Value, group: Group) -> Vec<FieldError
     ] {
         if new.get(field) != old.get(field) {
             let shown = core_to_events_field(field);
-            errs.push(FieldError::invalid(
-                shown,
-                "",
-                "field is immutable",
-            ));
+            errs.push(FieldError::invalid(shown, "", "field is immutable"));
         }
     }
     errs
@@ -226,7 +224,11 @@ fn validate_series(core: &Value, errs: &mut Vec<FieldError>) {
         return;
     };
     if series.get("count").and_then(Value::as_i64).unwrap_or(0) < 2 {
-        errs.push(FieldError::invalid("series.count", "", "should be at least 2"));
+        errs.push(FieldError::invalid(
+            "series.count",
+            "",
+            "should be at least 2",
+        ));
     }
     if !is_set(series, "lastObservedTime") {
         errs.push(FieldError::required("series.lastObservedTime"));
@@ -264,7 +266,11 @@ fn legacy_validate(core: &Value) -> Vec<FieldError> {
         if controller.is_empty() {
             errs.push(FieldError::required("reportingController"));
         } else if let Some(detail) = qualified_name_error(controller) {
-            errs.push(FieldError::invalid("reportingController", controller, &detail));
+            errs.push(FieldError::invalid(
+                "reportingController",
+                controller,
+                &detail,
+            ));
         }
         for (field, limit) in [("reportingInstance", 128), ("action", 128), ("reason", 128)] {
             let value = text(core, &[field]);
@@ -370,7 +376,14 @@ mod tests {
             .collect();
         assert_eq!(
             fields,
-            ["reportingController", "reportingInstance", "action", "reason", "type", "deprecatedCount"]
+            [
+                "reportingController",
+                "reportingInstance",
+                "action",
+                "reason",
+                "type",
+                "deprecatedCount"
+            ]
         );
     }
 

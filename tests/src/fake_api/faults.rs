@@ -44,7 +44,9 @@ struct Faults {
 
 impl FaultPlan {
     fn lock(&self) -> std::sync::MutexGuard<'_, Faults> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Cut the watch connection after every `n` delivered events (0: never).

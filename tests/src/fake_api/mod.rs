@@ -100,11 +100,15 @@ pub(crate) struct Shared {
 
 impl Shared {
     fn read(&self) -> RwLockReadGuard<'_, store::EventStore> {
-        self.store.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.store
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, store::EventStore> {
-        self.store.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.store
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn record(&self, object: &Rendered) {
@@ -227,7 +231,8 @@ impl FakeApiServer {
     pub fn client(&self) -> kube::Client {
         let uri: http::Uri = self.url().parse().unwrap_or_default();
         let config = kube::Config::new(uri);
-        kube::Client::try_from(config).unwrap_or_else(|e| panic!("kube client for the fake server: {e}"))
+        kube::Client::try_from(config)
+            .unwrap_or_else(|e| panic!("kube client for the fake server: {e}"))
     }
 
     /// The fault plan, changeable while the server runs.

@@ -39,13 +39,13 @@ const EVENT_FIELDS: [&str; 13] = [
 
 impl Selector {
     /// Parses both selectors; the error is the API server's 400 message.
-    pub fn parse(
-        group: Group,
-        field: Option<&str>,
-        label: Option<&str>,
-    ) -> Result<Self, String> {
+    pub fn parse(group: Group, field: Option<&str>, label: Option<&str>) -> Result<Self, String> {
         let mut sel = Self::default();
-        for term in field.unwrap_or_default().split(',').filter(|t| !t.is_empty()) {
+        for term in field
+            .unwrap_or_default()
+            .split(',')
+            .filter(|t| !t.is_empty())
+        {
             let (key, eq, value) = if let Some((k, v)) = term.split_once("!=") {
                 (k, false, v)
             } else if let Some((k, v)) = term.split_once("==") {
@@ -53,18 +53,21 @@ impl Selector {
             } else if let Some((k, v)) = term.split_once('=') {
                 (k, true, v)
             } else {
-                return Err(format!("invalid selector: '{term}'; can't understand '{term}'"));
+                return Err(format!(
+                    "invalid selector: '{term}'; can't understand '{term}'"
+                ));
             };
             let key = canonical_field(group, key.trim());
             if !EVENT_FIELDS.contains(&key.as_str()) {
-                return Err(format!(
-                    "field label not supported: {}",
-                    key
-                ));
+                return Err(format!("field label not supported: {}", key));
             }
             sel.fields.push((key, eq, value.trim().to_owned()));
         }
-        for term in label.unwrap_or_default().split(',').filter(|t| !t.is_empty()) {
+        for term in label
+            .unwrap_or_default()
+            .split(',')
+            .filter(|t| !t.is_empty())
+        {
             let term = term.trim();
             let req = if let Some((k, v)) = term.split_once("!=") {
                 LabelReq::NotEq(k.into(), v.into())
@@ -146,7 +149,12 @@ mod tests {
     #[test]
     fn selects_by_field_and_label() {
         let ev = json!({"metadata": {"name": "a", "labels": {"app": "web"}}, "involvedObject": {"kind": "Pod"}, "type": "Warning"});
-        let s = Selector::parse(Group::Core, Some("type=Warning,involvedObject.kind!=Node"), Some("app=web")).unwrap();
+        let s = Selector::parse(
+            Group::Core,
+            Some("type=Warning,involvedObject.kind!=Node"),
+            Some("app=web"),
+        )
+        .unwrap();
         assert!(s.matches(&ev));
         let s = Selector::parse(Group::Events, Some("regarding.kind=Node"), None).unwrap();
         assert!(!s.matches(&ev));

@@ -59,7 +59,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/apis", get(api_groups))
         .route("/api/v1", get(|| async { resources(Group::Core) }))
         .route("/apis/events.k8s.io", get(events_group))
-        .route("/apis/events.k8s.io/v1", get(|| async { resources(Group::Events) }))
+        .route(
+            "/apis/events.k8s.io/v1",
+            get(|| async { resources(Group::Events) }),
+        )
         .route(
             "/api/v1/events",
             get(|s: St, q: Params, h: HeaderMap| list_or_watch(s, Group::Core, None, q, h)),
@@ -85,23 +88,32 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/api/v1/namespaces/{ns}/events/{name}",
             get(|s: St, Path(p): Path<(String, String)>| get_one(s, Group::Core, p))
-                .patch(|s: St, Path(p): Path<(String, String)>, h: HeaderMap, b: AxumBytes| {
-                    patch(s, Group::Core, p, h, b)
-                })
+                .patch(
+                    |s: St, Path(p): Path<(String, String)>, h: HeaderMap, b: AxumBytes| {
+                        patch(s, Group::Core, p, h, b)
+                    },
+                )
                 .delete(|s: St, Path(p): Path<(String, String)>| delete(s, Group::Core, p)),
         )
         .route(
             "/apis/events.k8s.io/v1/namespaces/{ns}/events/{name}",
             get(|s: St, Path(p): Path<(String, String)>| get_one(s, Group::Events, p))
-                .patch(|s: St, Path(p): Path<(String, String)>, h: HeaderMap, b: AxumBytes| {
-                    patch(s, Group::Events, p, h, b)
-                })
+                .patch(
+                    |s: St, Path(p): Path<(String, String)>, h: HeaderMap, b: AxumBytes| {
+                        patch(s, Group::Events, p, h, b)
+                    },
+                )
                 .delete(|s: St, Path(p): Path<(String, String)>| delete(s, Group::Events, p)),
         )
         .fallback(|| async {
             json_response(
                 StatusCode::NOT_FOUND,
-                &status::failure(404, "NotFound", "the server could not find the requested resource", None),
+                &status::failure(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                    None,
+                ),
             )
         })
         .with_state(shared)
@@ -116,19 +128,36 @@ fn bytes_response(code: StatusCode, body: Vec<u8>) -> Response {
 }
 
 fn status_response(status: &Value) -> Response {
-    let code = status["code"].as_u64().and_then(|c| u16::try_from(c).ok()).unwrap_or(500);
-    json_response(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), status)
+    let code = status["code"]
+        .as_u64()
+        .and_then(|c| u16::try_from(c).ok())
+        .unwrap_or(500);
+    json_response(
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        status,
+    )
 }
 
 /// A planned 500/429 answer, if any.
 fn injected_error(shared: &Shared) -> Option<Response> {
     let fault = shared.faults.next_http_error()?;
     let (reason, message) = match fault.status {
-        429 => ("TooManyRequests", "Too many requests, please try again later."),
-        503 => ("ServiceUnavailable", "The server is currently unable to handle the request"),
-        _ => ("InternalError", "Internal error occurred: injected by the fake API server"),
+        429 => (
+            "TooManyRequests",
+            "Too many requests, please try again later.",
+        ),
+        503 => (
+            "ServiceUnavailable",
+            "The server is currently unable to handle the request",
+        ),
+        _ => (
+            "InternalError",
+            "Internal error occurred: injected by the fake API server",
+        ),
     };
-    let details = fault.retry_after_secs.map(|s| json!({"retryAfterSeconds": s}));
+    let details = fault
+        .retry_after_secs
+        .map(|s| json!({"retryAfterSeconds": s}));
     let mut response = status_response(&status::failure(fault.status, reason, message, details));
     if let Some(secs) = fault.retry_after_secs
         && let Ok(v) = HeaderValue::from_str(&secs.to_string())
@@ -275,7 +304,9 @@ fn list(
                 504,
                 "Timeout",
                 &format!("Too large resource version: {rv}, current: {newest}"),
-                Some(json!({"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}], "retryAfterSeconds": 1})),
+                Some(
+                    json!({"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}], "retryAfterSeconds": 1}),
+                ),
             ));
         }
         if exact && rv < store.horizon() {
@@ -342,7 +373,10 @@ async fn create(State(shared): St, group: Group, ns: String, body: AxumBytes) ->
         Ok(v) => v,
         Err(r) => return r,
     };
-    let kind = object.get("kind").and_then(Value::as_str).unwrap_or("Event");
+    let kind = object
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("Event");
     let api_version = object
         .get("apiVersion")
         .and_then(Value::as_str)
@@ -369,7 +403,10 @@ async fn create(State(shared): St, group: Group, ns: String, body: AxumBytes) ->
     core["metadata"]["namespace"] = Value::from(ns);
     convert::default_core(&mut core);
     let errors = convert::validate_create(&core, group);
-    let name = core["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+    let name = core["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     if !errors.is_empty() {
         return status_response(&status::invalid(group, &name, &errors));
     }

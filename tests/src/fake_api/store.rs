@@ -233,10 +233,7 @@ impl EventStore {
         self.next_uid += 1;
         meta.insert(
             "uid".into(),
-            Value::from(format!(
-                "00000000-0000-4000-8000-{:012x}",
-                self.next_uid
-            )),
+            Value::from(format!("00000000-0000-4000-8000-{:012x}", self.next_uid)),
         );
         meta.insert("resourceVersion".into(), Value::from(rv.to_string()));
         meta.entry("creationTimestamp")
@@ -294,7 +291,10 @@ impl EventStore {
         core["metadata"]["resourceVersion"] = Value::from(rv.to_string());
         let object = Arc::new(Rendered::new(core, rv));
         let key = (namespace.to_owned(), name.to_owned());
-        self.objects.entry(key).or_default().push(Version { rv, object: None });
+        self.objects
+            .entry(key)
+            .or_default()
+            .push(Version { rv, object: None });
         self.log.push(LogEntry::Object {
             change: Change::Deleted,
             object: Arc::clone(&object),
@@ -317,7 +317,10 @@ impl EventStore {
                 object: Arc::clone(o),
             });
         }
-        self.objects.entry(key).or_default().push(Version { rv, object });
+        self.objects
+            .entry(key)
+            .or_default()
+            .push(Version { rv, object });
     }
 
     /// Forgets history up to the current resourceVersion, as an etcd compaction: watching
@@ -402,7 +405,9 @@ impl EventStore {
 
 /// Now, as the API server writes `metav1.Time` (seconds, UTC, `Z`).
 pub fn now_rfc3339() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// Now, as the API server writes `metav1.MicroTime`.

@@ -119,7 +119,11 @@ pub async fn run(shared: Arc<Shared>, req: WatchRequest, tx: mpsc::Sender<Chunk>
                 }
                 continue;
             }
-            let wake = if req.bookmarks { next_bookmark.min(deadline) } else { deadline };
+            let wake = if req.bookmarks {
+                next_bookmark.min(deadline)
+            } else {
+                deadline
+            };
             tokio::select! {
                 changed = changes.changed() => { if changed.is_err() { return; } }
                 () = tokio::time::sleep_until(wake) => {
@@ -179,12 +183,17 @@ pub async fn run(shared: Arc<Shared>, req: WatchRequest, tx: mpsc::Sender<Chunk>
 }
 
 fn visible(req: &WatchRequest, object: &Rendered) -> bool {
-    req.namespace.as_deref().is_none_or(|ns| object.namespace == ns)
+    req.namespace
+        .as_deref()
+        .is_none_or(|ns| object.namespace == ns)
         && (req.selector.is_empty() || req.selector.matches(&object.core))
 }
 
 fn abort() -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "fake API server cut the watch")
+    std::io::Error::new(
+        std::io::ErrorKind::ConnectionAborted,
+        "fake API server cut the watch",
+    )
 }
 
 /// `{"type":"ADDED","object":{…}}\n` from the pre-rendered object bytes.
