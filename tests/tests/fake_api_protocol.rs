@@ -1,5 +1,6 @@
 //! The fake API server's own protocol tests: pagination, 410 shapes, bookmarks, both
 //! groups, validation, patches, faults, and that kube's typed client reads it all.
+#![allow(clippy::unwrap_used)] // helpers of a test file, like its tests
 
 use std::time::Duration;
 

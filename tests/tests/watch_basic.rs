@@ -1,5 +1,6 @@
 //! The kube source against the fake API server: paginated initial list, then the watch;
 //! DELETED events counted, not stored; the checkpoint follows the watch.
+#![allow(clippy::unwrap_used)] // helpers of a test file, like its tests
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! `api: both`: the same Events seen through core/v1 and events.k8s.io/v1 are stored
 //! once; the checkpoint holds both resourceVersions.
+#![allow(clippy::unwrap_used)] // helpers of a test file, like its tests
 
 use std::sync::Arc;
 use std::time::Duration;

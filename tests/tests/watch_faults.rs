@@ -1,5 +1,6 @@
 //! Stalls, an API server that is down at start, 500/429 answers, and bad objects in
 //! the stream.
+#![allow(clippy::unwrap_used)] // helpers of a test file, like its tests
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,6 +3,7 @@
 //! injected twice. The store must hold exactly what the server served (every version
 //! delivered on a watch or present in a relist), the latest version of every Event,
 //! and nothing twice.
+#![allow(clippy::unwrap_used)] // helpers of a test file, like its tests
 
 use std::sync::Arc;
 use std::time::Duration;

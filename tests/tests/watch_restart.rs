@@ -1,5 +1,6 @@
 //! Restart from the stored checkpoint: without relisting when the history is still
 //! there, with a relist (and dedup) when the server compacted past the checkpoint.
+#![allow(clippy::unwrap_used)] // helpers of a test file, like its tests
 
 use std::sync::Arc;
 use std::time::Duration;
