@@ -4,8 +4,9 @@
 use kev_core::normalize::KubeObjectRef;
 use kev_core::{Event, EventType, KubeEvent, NormalizeError, Normalizer, ObjectRef};
 
-/// Maps uid, resourceVersion, namespace, name, type, reason, message/note, count and the
-/// involved object; requires uid and resourceVersion, nothing else.
+/// Maps uid, resourceVersion, namespace, name, type, reason, message/note, count, the
+/// involved object and `last_seen` (series last observed, eventTime or lastTimestamp);
+/// requires uid and resourceVersion, nothing else.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SimpleNormalizer;
 
@@ -28,6 +29,13 @@ impl Normalizer for SimpleNormalizer {
             .or(raw.regarding)
             .map(object_ref)
             .unwrap_or_default();
+        let last_seen = raw
+            .series
+            .as_ref()
+            .and_then(|s| s.last_observed_time.as_deref())
+            .or(raw.event_time.as_deref())
+            .or(raw.last_timestamp.as_deref())
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok());
         let count = raw
             .series
             .and_then(|s| s.count)
@@ -44,6 +52,7 @@ impl Normalizer for SimpleNormalizer {
             message: raw.message.or(raw.note).unwrap_or_default(),
             regarding,
             count: u32::try_from(count.max(1)).unwrap_or(u32::MAX),
+            last_seen,
             ..Default::default()
         })
     }

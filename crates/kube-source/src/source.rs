@@ -124,9 +124,9 @@ impl KubeSource {
         }
     }
 
-    fn spawn<K: WatchedEvent>(&mut self, spec: WatchSpec, tx: mpsc::Sender<StreamMsg>)
+    fn spawn<K>(&mut self, spec: WatchSpec, tx: mpsc::Sender<StreamMsg>)
     where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        K: WatchedEvent + kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     {
         let api: Api<K> = match &spec.namespace {
             Some(ns) => Api::namespaced(self.client.clone(), ns),

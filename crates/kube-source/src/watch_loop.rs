@@ -273,6 +273,12 @@ impl<K: WatchedEvent> WatchLoop<K> {
             .is_ok()
     }
 
+    fn skip_undecodable(&self, error: &str) {
+        skipped("decode");
+        self.health.count_skipped();
+        tracing::warn!(watch = %self.spec.key, error, "skipping a watch event that is not a valid Event");
+    }
+
     async fn watch(
         &self,
         from: &str,
@@ -341,10 +347,19 @@ impl<K: WatchedEvent> WatchLoop<K> {
             let event = match item {
                 Ok(e) => e,
                 Err(kube::Error::SerdeError(e)) => {
-                    skipped("decode");
-                    self.health.count_skipped();
-                    tracing::warn!(watch = %self.spec.key, error = %e, "skipping a watch event that is not a valid Event");
+                    self.skip_undecodable(&e.to_string());
                     continue;
+                }
+                // kube-client reads a line that is no `WatchEvent<K>` as a `Status` if it
+                // can, and every field of `Status` has a default: a Pod, or an Event
+                // missing a required field, comes out as a Status with code 0.
+                Err(kube::Error::Api(status)) if status.code == 0 => {
+                    self.skip_undecodable("not a valid Event");
+                    continue;
+                }
+                Err(kube::Error::Api(status)) if status.code == 410 => {
+                    tracing::info!(watch = %self.spec.key, message = %status.message, "watch position expired (410); relisting");
+                    return Ended::Expired;
                 }
                 Err(e) => {
                     tracing::info!(watch = %self.spec.key, error = %e, "watch disconnected");

@@ -132,7 +132,7 @@ fn text<'a>(v: &'a Value, path: &[&str]) -> &'a str {
 }
 
 fn is_set(v: &Value, key: &str) -> bool {
-    !matches!(v.get(key), None | Some(Value::Null)) && text(v, &[key]) != ""
+    !matches!(v.get(key), None | Some(Value::Null)) && !text(v, &[key]).is_empty()
 }
 
 /// Validation of a create, on the stored core/v1 form, for a request through `group`.
@@ -169,7 +169,9 @@ pub fn validate_create(core: &Value, group: Group) -> Vec<FieldError> {
             "needs to be unset",
         ));
     }
-    if text(core, &["source", "component"]) != "" || text(core, &["source", "host"]) != "" {
+    if !text(core, &["source", "component"]).is_empty()
+        || !text(core, &["source", "host"]).is_empty()
+    {
         errs.push(FieldError::invalid(
             "deprecatedSource",
             "",

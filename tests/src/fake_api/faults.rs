@@ -146,6 +146,6 @@ mod tests {
         assert_eq!(plan.take(7), (3, Some(StreamAction::Drop)));
         assert_eq!(plan.take(100), (5, Some(StreamAction::Expire)));
         assert_eq!(plan.take(100), (5, Some(StreamAction::Drop)));
-        assert_eq!(plan.delivered(), 30);
+        assert_eq!(plan.delivered(), 20);
     }
 }

@@ -144,6 +144,8 @@ pub struct FakeApiServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
     serving: Mutex<Option<JoinHandle<()>>>,
+    /// The accept loop stopped by [`FakeApiServer::go_down`], awaited before rebinding.
+    stopped: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl FakeApiServer {
@@ -177,11 +179,20 @@ impl FakeApiServer {
                 served: Mutex::default(),
             }),
             serving: Mutex::new(None),
+            stopped: Mutex::new(None),
         })
     }
 
     /// Starts accepting connections on the server's address.
     pub async fn come_up(&self) -> std::io::Result<()> {
+        let stopped = self
+            .stopped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(handle) = stopped {
+            let _ = handle.await;
+        }
         let socket = tokio::net::TcpSocket::new_v4()?;
         socket.set_reuseaddr(true)?;
         socket.bind(self.addr)?;
@@ -197,6 +208,10 @@ impl FakeApiServer {
     pub fn go_down(&self) {
         if let Some(handle) = self.lock_serving().take() {
             handle.abort();
+            *self
+                .stopped
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(handle);
         }
         self.shared.kill.send_modify(|g| *g += 1);
     }

@@ -193,12 +193,10 @@ async fn list_or_watch(
     }
 }
 
-fn parse_rv(text: &str) -> Result<u64, Response> {
-    text.parse().map_err(|_| {
-        status_response(&status::bad_request(&format!(
-            "invalid resource version: {text:?}"
-        )))
-    })
+/// A resourceVersion parameter; the error is the 400 Status.
+fn parse_rv(text: &str) -> Result<u64, Value> {
+    text.parse()
+        .map_err(|_| status::bad_request(&format!("invalid resource version: {text:?}")))
 }
 
 fn start_watch(
@@ -213,7 +211,7 @@ fn start_watch(
         None | Some("" | "0") => WatchStart::Current,
         Some(rv) => match parse_rv(rv) {
             Ok(rv) => WatchStart::After(rv),
-            Err(r) => return r,
+            Err(status) => return status_response(&status),
         },
     };
     if shared.faults.take_bare_410() {
@@ -295,7 +293,7 @@ fn list(
             None | Some("" | "0") => newest,
             Some(text) => match parse_rv(text) {
                 Ok(rv) => rv,
-                Err(r) => return r,
+                Err(status) => return status_response(&status),
             },
         };
         let exact = q.get("resourceVersionMatch").map(String::as_str) == Some("Exact");
@@ -360,18 +358,19 @@ fn write_error(group: Group, e: WriteError) -> Response {
     })
 }
 
-fn parse_body(body: &[u8]) -> Result<Value, Response> {
+/// A JSON request body; the error is the 400 Status.
+fn parse_body(body: &[u8]) -> Result<Value, Value> {
     serde_json::from_slice(body).map_err(|e| {
-        status_response(&status::bad_request(&format!(
+        status::bad_request(&format!(
             "the body of the request was in an unknown format: {e}"
-        )))
+        ))
     })
 }
 
 async fn create(State(shared): St, group: Group, ns: String, body: AxumBytes) -> Response {
     let object = match parse_body(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(status) => return status_response(&status),
     };
     let kind = object
         .get("kind")
@@ -452,7 +451,7 @@ async fn patch(
     }
     let patch_doc = match parse_body(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(status) => return status_response(&status),
     };
     let result = {
         let mut store = shared.write();
