@@ -224,7 +224,10 @@ impl McpSinkConfig {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(ConfigError::new(
                 "endpoint",
-                format!("scheme {:?} is not supported: use http or https", url.scheme()),
+                format!(
+                    "scheme {:?} is not supported: use http or https",
+                    url.scheme()
+                ),
             ));
         }
         if !url.username().is_empty() || url.password().is_some() {

@@ -37,7 +37,8 @@ impl McpClient {
         connect_timeout: Duration,
     ) -> Result<Self, ConfigError> {
         // ring, as in the rest of kev: no second crypto library to build.
-        let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let roots =
+            rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
@@ -51,7 +52,9 @@ impl McpClient {
             .redirect(reqwest_mcp::redirect::Policy::none())
             .user_agent(concat!("kev/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| ConfigError::new("endpoint", format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| {
+                ConfigError::new("endpoint", format!("cannot build the HTTP client: {e}"))
+            })?;
         Ok(Self {
             http,
             endpoint: endpoint.into(),
@@ -112,7 +115,10 @@ fn rejected(error: &ErrorData) -> Answer {
         request_id: None,
         tool: None,
         execution_time: None,
-        error: Some(format!("JSON-RPC error {}: {}", error.code.0, error.message)),
+        error: Some(format!(
+            "JSON-RPC error {}: {}",
+            error.code.0, error.message
+        )),
     }
 }
 
@@ -154,9 +160,11 @@ fn read_result(tool: &str, result: CallToolResult) -> Answer {
         .filter_map(|c| c.as_text().map(|t| t.text.as_str()))
         .collect();
     let structured = result.structured_content.clone().or_else(|| {
-        texts
-            .iter()
-            .find_map(|t| serde_json::from_str::<Value>(t).ok().filter(Value::is_object))
+        texts.iter().find_map(|t| {
+            serde_json::from_str::<Value>(t)
+                .ok()
+                .filter(Value::is_object)
+        })
     });
     let failed = result.is_error == Some(true);
     if let Some(mut answer) = structured.as_ref().and_then(read_answer_value) {
@@ -176,7 +184,11 @@ fn read_result(tool: &str, result: CallToolResult) -> Answer {
         } else {
             OutcomeStatus::Success
         },
-        error: failed.then(|| summary.clone().unwrap_or_else(|| "the tool reported an error".into())),
+        error: failed.then(|| {
+            summary
+                .clone()
+                .unwrap_or_else(|| "the tool reported an error".into())
+        }),
         summary,
         request_id: structured.as_ref().and_then(|s| {
             s.get("meta")
@@ -186,6 +198,8 @@ fn read_result(tool: &str, result: CallToolResult) -> Answer {
                 .map(str::to_owned)
         }),
         tool: Some(tool.to_owned()),
-        execution_time: structured.as_ref().and_then(|s| s.get("executionTime").cloned()),
+        execution_time: structured
+            .as_ref()
+            .and_then(|s| s.get("executionTime").cloned()),
     }
 }

@@ -78,7 +78,9 @@ impl RestClient {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("kev/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| ConfigError::new("endpoint", format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| {
+                ConfigError::new("endpoint", format!("cannot build the HTTP client: {e}"))
+            })?;
         Ok(Self {
             client,
             url,
@@ -283,7 +285,8 @@ mod unit {
 
     #[test]
     fn sse_last_event_wins() {
-        let body = "event: progress\ndata: {\"a\":1}\n\ndata: {\"success\":true,\ndata: \"x\":2}\n\n";
+        let body =
+            "event: progress\ndata: {\"a\":1}\n\ndata: {\"success\":true,\ndata: \"x\":2}\n\n";
         assert_eq!(
             last_sse_data(body).as_deref(),
             Some("{\"success\":true,\n\"x\":2}")

@@ -30,7 +30,9 @@ impl TokenSource {
             read_file(path).map_err(|e| ConfigError::new("token_file", e))?;
             return Ok(Self::File(path.to_owned()));
         }
-        let Some(var) = env else { return Ok(Self::None) };
+        let Some(var) = env else {
+            return Ok(Self::None);
+        };
         match std::env::var(var) {
             Ok(v) if !v.trim().is_empty() => Ok(Self::Env(Token(v.trim().to_owned()))),
             Ok(_) => Err(ConfigError::new(
