@@ -9,12 +9,14 @@
 //! ```
 
 pub mod config;
+pub mod enrich;
 pub mod event;
 pub mod filter;
 pub mod metrics;
 pub mod normalize;
 pub mod pipeline;
 pub mod ratelimit;
+pub mod remediation;
 pub mod sink;
 pub mod source;
 pub mod store;

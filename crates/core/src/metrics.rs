@@ -31,3 +31,15 @@ pub const WATCH_RESTARTS_TOTAL: &str = "kev_watch_restarts_total";
 pub const WATCH_EVENTS_TOTAL: &str = "kev_watch_events_total";
 pub const WATCH_LAG_SECONDS: &str = "kev_watch_lag_seconds";
 pub const WATCH_LAST_PROGRESS_AGE_SECONDS: &str = "kev_watch_last_progress_age_seconds";
+
+/// Parts of an event's context that could not be gathered, by `part`
+/// (`logs`, `related_events`, `spec`).
+pub const ENRICH_FAILURES_TOTAL: &str = "kev_enrich_failures_total";
+/// Decisions of a route's remediation gate, by `route` and `decision`
+/// (`fire`, `below_threshold`, `cooldown`).
+pub const REMEDIATION_GATE_TOTAL: &str = "kev_remediation_gate_total";
+/// Outcomes of remediation calls, by `sink`, `mode` (`rest`, `mcp`) and `outcome`
+/// (`success`, `failed`, `error`).
+pub const REMEDIATION_OUTCOMES_TOTAL: &str = "kev_remediation_outcomes_total";
+/// Duration of remediation calls that got an answer, by `sink` and `mode`.
+pub const REMEDIATION_CALL_SECONDS: &str = "kev_remediation_call_seconds";

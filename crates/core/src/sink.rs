@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::enrich::EnrichedEvent;
 use crate::store::StoredEvent;
 
 /// Why a delivery failed, and what the route runner should do about it.
@@ -76,4 +77,13 @@ pub trait Sink: Send + Sync + std::fmt::Debug {
 
     /// Delivers `batch`, in order.
     async fn deliver(&self, batch: &[StoredEvent]) -> Result<(), SinkError>;
+
+    /// Delivers `batch` with the context a route's enricher gathered, in order. The
+    /// route calls this instead of [`deliver`](Self::deliver) when it has an enricher;
+    /// sinks that can carry the context (the MCP sink) override it, the others deliver
+    /// the events alone.
+    async fn deliver_enriched(&self, batch: &[EnrichedEvent]) -> Result<(), SinkError> {
+        let events: Vec<StoredEvent> = batch.iter().map(|e| e.stored.clone()).collect();
+        self.deliver(&events).await
+    }
 }

@@ -25,6 +25,8 @@ pub enum SinkConfig {
     File(crate::file::FileSinkConfig),
     #[cfg(feature = "webhook")]
     Webhook(Box<crate::webhook::WebhookSinkConfig>),
+    #[cfg(feature = "mcp")]
+    Mcp(Box<crate::mcp::McpSinkConfig>),
 }
 
 impl SinkConfig {
@@ -38,6 +40,8 @@ impl SinkConfig {
             Self::File(c) => c.validate(),
             #[cfg(feature = "webhook")]
             Self::Webhook(c) => c.validate(),
+            #[cfg(feature = "mcp")]
+            Self::Mcp(c) => c.validate(),
         }
     }
 
@@ -50,7 +54,30 @@ impl SinkConfig {
             Self::File(c) => Arc::new(c.build()?),
             #[cfg(feature = "webhook")]
             Self::Webhook(c) => Arc::new(c.build()?),
+            #[cfg(feature = "mcp")]
+            Self::Mcp(_) => {
+                return Err(ConfigError::new(
+                    "type",
+                    "the mcp sink records outcomes in the store: build it with build_for_route",
+                ));
+            }
         })
+    }
+
+    /// Like [`build`](Self::build), for a sink of route `route` that may keep records
+    /// in `store` (the MCP sink's remediation outcomes).
+    pub fn build_for_route(
+        &self,
+        route: &str,
+        store: Arc<dyn kev_core::Store>,
+    ) -> Result<Arc<dyn Sink>, ConfigError> {
+        let _ = (route, &store);
+        match self {
+            #[cfg(feature = "mcp")]
+            Self::Mcp(c) => Ok(Arc::new(c.build(route, store)?)),
+            #[allow(unreachable_patterns)]
+            _ => self.build(),
+        }
     }
 }
 

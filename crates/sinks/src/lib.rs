@@ -20,6 +20,8 @@ mod jsonl;
 
 #[cfg(feature = "file")]
 pub mod file;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 #[cfg(feature = "stdout")]
 pub mod stdout;
 #[cfg(feature = "webhook")]

@@ -1,4 +1,5 @@
-//! A [`Route`]: filter → rate limiter → sinks, reading the store log from its own cursor.
+//! A [`Route`]: filter → rate limiter → [remediation gate] → [enricher] → sinks, reading
+//! the store log from its own cursor.
 //!
 //! The delivery rule (docs/specs/delivery.md): the cursor is committed only past events
 //! that every sink of the route acknowledged or that were dead-lettered.
@@ -10,9 +11,11 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::{Backoff, PipelineError, blocking};
+use crate::enrich::{EnrichedEvent, Enricher, EventContext};
 use crate::filter::Filter;
 use crate::metrics as m;
 use crate::ratelimit::{Decision, RateLimiter};
+use crate::remediation::{GateDecision, RemediationGate};
 use crate::sink::{Sink, SinkError};
 use crate::store::{DeadLetter, Store, StoredEvent};
 
@@ -48,6 +51,8 @@ pub struct RouteReport {
     pub limited: u64,
     pub suppressed: u64,
     pub dead_lettered: u64,
+    /// Held back by the remediation gate (below the occurrence threshold or cooling down).
+    pub gated: u64,
     /// The committed cursor when the route stopped.
     pub cursor: u64,
 }
@@ -70,8 +75,58 @@ pub struct Route {
     name: String,
     filter: Arc<dyn Filter>,
     limiter: Option<Box<dyn RateLimiter>>,
+    gate: Option<RemediationGate>,
+    enricher: Option<Arc<dyn Enricher>>,
     sinks: Vec<Arc<dyn Sink>>,
     policy: SinkPolicy,
+}
+
+/// A batch as the sinks get it: the events alone, or with their context.
+#[derive(Clone, Copy)]
+enum Items<'a> {
+    Plain(&'a [StoredEvent]),
+    Enriched(&'a [EnrichedEvent]),
+}
+
+impl<'a> Items<'a> {
+    fn len(self) -> usize {
+        match self {
+            Self::Plain(e) => e.len(),
+            Self::Enriched(e) => e.len(),
+        }
+    }
+
+    fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    fn skip(self, n: usize) -> Self {
+        match self {
+            Self::Plain(e) => Self::Plain(&e[n..]),
+            Self::Enriched(e) => Self::Enriched(&e[n..]),
+        }
+    }
+
+    fn one(self, i: usize) -> Self {
+        match self {
+            Self::Plain(e) => Self::Plain(&e[i..=i]),
+            Self::Enriched(e) => Self::Enriched(&e[i..=i]),
+        }
+    }
+
+    fn stored(self, i: usize) -> &'a StoredEvent {
+        match self {
+            Self::Plain(e) => &e[i],
+            Self::Enriched(e) => &e[i].stored,
+        }
+    }
+
+    async fn send(self, sink: &dyn Sink) -> Result<(), SinkError> {
+        match self {
+            Self::Plain(e) => sink.deliver(e).await,
+            Self::Enriched(e) => sink.deliver_enriched(e).await,
+        }
+    }
 }
 
 pub(super) struct RouteContext {
@@ -94,6 +149,8 @@ impl Route {
             name: name.into(),
             filter,
             limiter: None,
+            gate: None,
+            enricher: None,
             sinks: Vec::new(),
             policy: SinkPolicy::default(),
         }
@@ -106,6 +163,22 @@ impl Route {
     #[must_use]
     pub fn limiter(mut self, limiter: Box<dyn RateLimiter>) -> Self {
         self.limiter = Some(limiter);
+        self
+    }
+
+    /// Lets events through only past the gate's occurrence threshold and outside its
+    /// durable cooldown (after the filter and the rate limiter).
+    #[must_use]
+    pub fn remediation(mut self, gate: RemediationGate) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// Gathers context for each selected event; the sinks then get
+    /// [`Sink::deliver_enriched`] instead of [`Sink::deliver`].
+    #[must_use]
+    pub fn enricher(mut self, enricher: Arc<dyn Enricher>) -> Self {
+        self.enricher = Some(enricher);
         self
     }
 
@@ -164,11 +237,17 @@ impl Route {
             // Retention may have evicted what this route had not read (hard cap only).
             let read_through = batch.last().map_or(last, |e| e.seq);
             let selected = self.select(batch, &mut report);
+            let selected = self.gate(selected, &ctx, &mut report).await?;
+            let enriched = self.enrich(&selected).await;
+            let items = match &enriched {
+                Some(e) => Items::Enriched(e),
+                None => Items::Plain(&selected),
+            };
             let dead_before = report.dead_lettered;
             let mut aborted = false;
             for sink in self.sinks.clone() {
                 if let Delivered::Aborted = self
-                    .deliver(sink.as_ref(), &selected, &ctx, &mut report)
+                    .deliver(sink.as_ref(), items, &ctx, &mut report)
                     .await?
                 {
                     aborted = true;
@@ -241,12 +320,63 @@ impl Route {
         selected
     }
 
+    /// Passes the selected events through the remediation gate, if the route has one.
+    async fn gate(
+        &self,
+        selected: Vec<StoredEvent>,
+        ctx: &RouteContext,
+        report: &mut RouteReport,
+    ) -> Result<Vec<StoredEvent>, PipelineError> {
+        let Some(gate) = self.gate.clone() else {
+            return Ok(selected);
+        };
+        if selected.is_empty() {
+            return Ok(selected);
+        }
+        let (kept, decisions) = blocking(&ctx.store, move |s| {
+            let mut kept = Vec::with_capacity(selected.len());
+            let mut decisions = Vec::with_capacity(selected.len());
+            for stored in selected {
+                let decision = gate.admit(s, &stored.event)?;
+                decisions.push(decision.as_str());
+                if decision == GateDecision::Fire {
+                    kept.push(stored);
+                }
+            }
+            Ok((kept, decisions))
+        })
+        .await?;
+        for decision in decisions {
+            metrics::counter!(m::REMEDIATION_GATE_TOTAL, "route" => self.name.clone(), "decision" => decision)
+                .increment(1);
+            if decision != "fire" {
+                report.gated += 1;
+            }
+        }
+        Ok(kept)
+    }
+
+    /// Gathers each event's context, if the route has an enricher.
+    async fn enrich(&self, selected: &[StoredEvent]) -> Option<Vec<EnrichedEvent>> {
+        let enricher = self.enricher.as_ref()?;
+        let mut enriched = Vec::with_capacity(selected.len());
+        for stored in selected {
+            let mut context = EventContext::default();
+            enricher.enrich(stored, &mut context).await;
+            enriched.push(EnrichedEvent {
+                stored: stored.clone(),
+                context,
+            });
+        }
+        Some(enriched)
+    }
+
     /// Delivers `events` to one sink: retries what is retryable until it succeeds or the
     /// route is aborted; isolates and dead-letters what fails permanently.
     async fn deliver(
         &self,
         sink: &dyn Sink,
-        events: &[StoredEvent],
+        events: Items<'_>,
         ctx: &RouteContext,
         report: &mut RouteReport,
     ) -> Result<Delivered, PipelineError> {
@@ -257,7 +387,7 @@ impl Route {
         let mut events = events;
         loop {
             let result = tokio::select! {
-                r = sink.deliver(events) => r,
+                r = events.send(sink) => r,
                 () = ctx.abort.cancelled() => return Ok(Delivered::Aborted),
             };
             let error = match result {
@@ -275,7 +405,7 @@ impl Route {
             if done > 0 {
                 metrics::counter!(m::SINK_SENT_TOTAL, "sink" => sink.name().to_owned())
                     .increment(done as u64);
-                events = &events[done..];
+                events = events.skip(done);
                 backoff.reset();
                 if events.is_empty() {
                     return Ok(Delivered::Yes);
@@ -301,12 +431,13 @@ impl Route {
     async fn dead_letter_or_split(
         &self,
         sink: &dyn Sink,
-        events: &[StoredEvent],
+        events: Items<'_>,
         error: SinkError,
         ctx: &RouteContext,
         report: &mut RouteReport,
     ) -> Result<Delivered, PipelineError> {
-        if let [only] = events {
+        if events.len() == 1 {
+            let only = events.stored(0);
             let letter = DeadLetter {
                 route: self.name.clone(),
                 sink: sink.name().to_owned(),
@@ -322,7 +453,8 @@ impl Route {
             report.dead_lettered += 1;
             return Ok(Delivered::Yes);
         }
-        for one in events.chunks(1) {
+        for i in 0..events.len() {
+            let one = events.one(i);
             if let Delivered::Aborted = Box::pin(self.deliver(sink, one, ctx, report)).await? {
                 return Ok(Delivered::Aborted);
             }
