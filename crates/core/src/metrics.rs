@@ -29,3 +29,15 @@ pub const WATCH_RESTARTS_TOTAL: &str = "kev_watch_restarts_total";
 pub const WATCH_EVENTS_TOTAL: &str = "kev_watch_events_total";
 pub const WATCH_LAG_SECONDS: &str = "kev_watch_lag_seconds";
 pub const WATCH_LAST_PROGRESS_AGE_SECONDS: &str = "kev_watch_last_progress_age_seconds";
+
+/// Events a controller published through kev-sinks' recorder, by `type` and `reason`.
+/// `reason` is a label here because a controller's reasons are a small fixed set of
+/// UpperCamelCase constants (checked at the call site), not free text.
+pub const RECORDER_EVENTS_TOTAL: &str = "kev_recorder_events_total";
+/// API requests the recorder made, by `verb` (`create`, `patch`, `discover`).
+pub const RECORDER_API_CALLS_TOTAL: &str = "kev_recorder_api_calls_total";
+/// Events the recorder did not send, by `why` (`disabled`, `invalid`, `quiet`, `spam`,
+/// `queue_full`, `closed`, `rejected`, `retries_exhausted`).
+pub const RECORDER_DROPPED_TOTAL: &str = "kev_recorder_dropped_total";
+/// Reasons that were not UpperCamelCase (a panic in debug builds, counted in release).
+pub const RECORDER_BAD_REASONS_TOTAL: &str = "kev_recorder_bad_reasons_total";

@@ -19,6 +19,8 @@ mod jsonl;
 
 #[cfg(feature = "file")]
 pub mod file;
+#[cfg(feature = "kube")]
+pub mod recorder;
 #[cfg(feature = "stdout")]
 pub mod stdout;
 #[cfg(feature = "webhook")]
