@@ -82,6 +82,14 @@ impl ApiProxy {
             .unwrap_or_else(|e| panic!("kube client for the proxy: {e}"))
     }
 
+    /// As [`client`](Self::client), without kube's own retries of 429/503/504.
+    pub fn client_without_retries(&self) -> kube::Client {
+        let uri: http::Uri = format!("http://{}", self.addr).parse().unwrap_or_default();
+        let mut config = kube::Config::new(uri);
+        config.default_retry = false;
+        kube::Client::try_from(config).unwrap_or_else(|e| panic!("kube client for the proxy: {e}"))
+    }
+
     /// Hide (or show again) events.k8s.io: every path under `/apis/events.k8s.io` is a
     /// 404, as on a server that does not serve the group.
     pub fn hide_events_group(&self, hide: bool) {

@@ -37,7 +37,7 @@ pub const RECORDER_EVENTS_TOTAL: &str = "kev_recorder_events_total";
 /// API requests the recorder made, by `verb` (`create`, `patch`, `discover`).
 pub const RECORDER_API_CALLS_TOTAL: &str = "kev_recorder_api_calls_total";
 /// Events the recorder did not send, by `why` (`disabled`, `invalid`, `quiet`, `spam`,
-/// `queue_full`, `closed`, `rejected`, `retries_exhausted`).
+/// `queue_full`, `closed`, `rejected`, `throttled`, `retries_exhausted`).
 pub const RECORDER_DROPPED_TOTAL: &str = "kev_recorder_dropped_total";
 /// Reasons that were not UpperCamelCase (a panic in debug builds, counted in release).
 pub const RECORDER_BAD_REASONS_TOTAL: &str = "kev_recorder_bad_reasons_total";

@@ -29,7 +29,6 @@ pub(crate) enum CallError {
         code: u16,
         reason: String,
         message: String,
-        retry_after: Option<Duration>,
     },
 }
 
@@ -42,16 +41,8 @@ impl CallError {
         matches!(self, Self::Status { code: 409, reason, .. } if reason == "AlreadyExists")
     }
 
-    /// 429 and 5xx: the server is there but busy; worth another try.
-    pub(crate) fn is_retryable_status(&self) -> bool {
-        matches!(self, Self::Status { code, .. } if *code == 429 || *code >= 500)
-    }
-
-    pub(crate) fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Self::Status { retry_after, .. } => *retry_after,
-            Self::Transport(_) => None,
-        }
+    pub(crate) fn is_too_many_requests(&self) -> bool {
+        matches!(self, Self::Status { code: 429, .. })
     }
 }
 
@@ -73,12 +64,6 @@ fn classify(e: kube::Error) -> CallError {
     match e {
         kube::Error::Api(status) => CallError::Status {
             code: status.code,
-            retry_after: status
-                .details
-                .as_ref()
-                .map(|d| d.retry_after_seconds)
-                .filter(|s| *s > 0)
-                .map(|s| Duration::from_secs(u64::from(s))),
             reason: status.reason,
             message: status.message,
         },

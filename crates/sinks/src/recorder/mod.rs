@@ -50,7 +50,9 @@
 //! | similar notes | one series (the first note stays) | the 10th distinct message of a key within 600 s becomes one event "(combined from similar events): …" |
 //! | PATCH → 404 (TTL expired) | CREATE (with the series) | CREATE (with the count) |
 //! | CREATE → AlreadyExists | retried when it was a series (next try PATCHes), else given up | given up |
-//! | 429 | retried after `Retry-After` (at least the retry sleep), within the 12 tries | same |
+//! | 429 | retried by kube's client after `Retry-After` (as client-go's REST client), then dropped (`why="throttled"`), not retried again | same |
+//! | other error Status | dropped (`why="rejected"`) | same |
+//! | no answer | retried 12 times, 10 s apart (±25 %) | same |
 //!
 //! Field mapping on core/v1, as client-go's `EventRecorderAdapter`: `involvedObject` =
 //! regarding, `message` = note, `source.component` and `reportingComponent` = the

@@ -110,9 +110,13 @@ pub enum DropReason {
     QueueFull,
     /// The writer task has stopped (its runtime shut down).
     Closed,
-    /// The API server refused the event for good (4xx other than 404/409/429).
+    /// The API server refused the event for good (an error Status other than 404 and
+    /// 429, or AlreadyExists for a new event).
     Rejected,
-    /// Every try failed (transport errors, 5xx, 429).
+    /// Still 429 Too Many Requests after the client's own retries (kube's default
+    /// client retries 429/503/504, honouring `Retry-After`, as client-go's REST client).
+    Throttled,
+    /// Every try failed without an answer (connection refused or reset, timeout).
     RetriesExhausted,
 }
 
@@ -127,11 +131,12 @@ impl DropReason {
             Self::QueueFull => "queue_full",
             Self::Closed => "closed",
             Self::Rejected => "rejected",
+            Self::Throttled => "throttled",
             Self::RetriesExhausted => "retries_exhausted",
         }
     }
 
-    pub(crate) const ALL: [Self; 8] = [
+    pub(crate) const ALL: [Self; 9] = [
         Self::Disabled,
         Self::Invalid,
         Self::Quiet,
@@ -140,6 +145,7 @@ impl DropReason {
         Self::Closed,
         Self::Rejected,
         Self::RetriesExhausted,
+        Self::Throttled,
     ];
 
     pub(crate) fn index(self) -> usize {
@@ -148,7 +154,7 @@ impl DropReason {
 }
 
 /// What [`EventRecorder::record`] did with an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Published {
     /// Accepted: queued for the API server (or captured, for the fake recorder).

@@ -16,7 +16,7 @@ pub struct RecorderStats {
     /// Events accepted by `record` (queued).
     pub accepted: u64,
     /// Dropped events, indexed like [`DropReason`]; read with [`dropped`](Self::dropped).
-    dropped: [u64; 8],
+    dropped: [u64; 9],
     /// Reasons that were not UpperCamelCase.
     pub bad_reasons: u64,
     /// POSTs sent.
@@ -47,7 +47,7 @@ impl RecorderStats {
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     accepted: AtomicU64,
-    dropped: [AtomicU64; 8],
+    dropped: [AtomicU64; 9],
     bad_reasons: AtomicU64,
     creates: AtomicU64,
     patches: AtomicU64,
@@ -90,7 +90,7 @@ impl Counters {
 
     pub(crate) fn snapshot(&self) -> RecorderStats {
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let mut dropped = [0; 8];
+        let mut dropped = [0; 9];
         for why in DropReason::ALL {
             dropped[why.index()] = load(&self.dropped[why.index()]);
         }

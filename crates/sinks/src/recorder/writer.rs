@@ -44,7 +44,7 @@ pub(crate) enum Command {
 #[derive(Debug)]
 enum Step {
     Done,
-    Retry(Option<Duration>),
+    Retry,
     GiveUp(DropReason),
 }
 
@@ -193,7 +193,7 @@ impl Writer {
 
     /// Sleeps before the next try; false when the tries are used up.
     async fn wait_before_retry(&mut self, step: Step, tries: &mut u32) -> bool {
-        let Step::Retry(after) = step else {
+        let Step::Retry = step else {
             return false;
         };
         *tries += 1;
@@ -203,8 +203,7 @@ impl Writer {
         // client-go: the retry sleep with up to 25 % jitter, so clients spread out.
         let base = self.config.retry_sleep;
         let jitter = base.mul_f64(0.25 * self.random_unit());
-        let sleep = (base + jitter).max(after.unwrap_or_default());
-        tokio::time::sleep(sleep).await;
+        tokio::time::sleep(base + jitter).await;
         true
     }
 
@@ -230,7 +229,7 @@ impl Writer {
                     self.shared.counters.dropped(why);
                     return;
                 }
-                Step::Retry(_) => {
+                Step::Retry => {
                     if !self.wait_before_retry(step, &mut tries).await {
                         self.shared.counters.dropped(DropReason::RetriesExhausted);
                         return;
@@ -252,7 +251,7 @@ impl Writer {
         match self.api.create_events(event).await {
             Ok(()) => Step::Done,
             // A series' CREATE after a 404 raced with another CREATE: the next try PATCHes.
-            Err(e) if e.is_already_exists() && event.series.is_some() => Step::Retry(None),
+            Err(e) if e.is_already_exists() && event.series.is_some() => Step::Retry,
             Err(e) => {
                 log_failure(&e);
                 retry_or_give_up(&e)
@@ -281,7 +280,7 @@ impl Writer {
     /// try at the next pass.
     async fn finish(&mut self, entry: Entry) {
         match self.patch_series(&entry).await {
-            Step::Retry(_) => {}
+            Step::Retry => {}
             Step::Done => self.series.forget(entry.key()),
             Step::GiveUp(why) => {
                 self.shared.counters.dropped(why);
@@ -319,7 +318,7 @@ impl Writer {
                     self.shared.counters.dropped(why);
                     return;
                 }
-                Step::Retry(_) => {
+                Step::Retry => {
                     if !self.wait_before_retry(step, &mut tries).await {
                         self.shared.counters.dropped(DropReason::RetriesExhausted);
                         return;
@@ -362,11 +361,15 @@ fn log_failure(e: &CallError) {
     tracing::debug!(error = %e, "recorder: write failed");
 }
 
-/// Transport errors, 429 and 5xx are tried again; any other answer is final.
+/// As client-go's `recordEvent`: no answer is tried again; an answer is final. A 429
+/// reaching here already went through the client's own `Retry-After` retries.
 fn retry_or_give_up(e: &CallError) -> Step {
     match e {
-        CallError::Transport(_) => Step::Retry(None),
-        e if e.is_retryable_status() => Step::Retry(e.retry_after()),
+        CallError::Transport(_) => Step::Retry,
+        e if e.is_too_many_requests() => {
+            tracing::warn!(error = %e, "recorder: the API server is throttling events; dropping one");
+            Step::GiveUp(DropReason::Throttled)
+        }
         e => {
             tracing::warn!(error = %e, "recorder: the API server refused an event; not retrying");
             Step::GiveUp(DropReason::Rejected)
