@@ -35,17 +35,21 @@ pub fn fast(config: RecorderConfig) -> RecorderConfig {
 
 /// Starts everything; with `old_cluster`, events.k8s.io/v1 is not served.
 pub async fn env(config: RecorderConfig, old_cluster: bool) -> Env {
-    let server = FakeApiServer::start().await.unwrap();
-    let proxy = ApiProxy::start(&server).await.unwrap();
+    let server = FakeApiServer::start()
+        .await
+        .unwrap_or_else(|e| panic!("fake API server: {e}"));
+    let proxy = ApiProxy::start(&server)
+        .await
+        .unwrap_or_else(|e| panic!("proxy: {e}"));
     proxy.hide_events_group(old_cluster);
     let clock = Arc::new(ManualClock::new());
     let recorder = Recorder::with_clock(
         proxy.client(),
-        Reporter::new(CONTROLLER, "test-controller-0").unwrap(),
+        Reporter::new(CONTROLLER, "test-controller-0").unwrap_or_else(|e| panic!("{e}")),
         fast(config),
         clock.clone(),
     )
-    .unwrap();
+    .unwrap_or_else(|e| panic!("recorder: {e}"));
     Env {
         server,
         proxy,

@@ -6,8 +6,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use kev_core::{EventType, ObjectRef};
 
+use super::handle::check;
 use super::new_event::{EventRecorder, NewEvent, Published};
-use super::recorder::check;
 use super::sanitize::Sanitizer;
 use super::stats::{Counters, RecorderStats};
 use super::transitions::Transitions;
@@ -150,7 +150,7 @@ impl EventRecorder for FakeRecorder {
         }
         event.note = self.sanitizer.note(std::mem::take(&mut event.note));
         self.counters.accepted(
-            super::recorder::type_label(&event.r#type),
+            super::handle::type_label(&event.r#type),
             event.reason.clone(),
         );
         self.lock().push(event);

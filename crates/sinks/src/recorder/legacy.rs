@@ -23,9 +23,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use lru::LruCache;
 use serde_json::{Value, json};
 
+use super::handle::Reporter;
 use super::new_event::NewEvent;
 use super::objects::{Times, namespace_of, reference};
-use super::recorder::Reporter;
 
 /// The message prefix of a combined event (client-go's `EventAggregatorByReasonMessageFunc`).
 pub(crate) const COMBINED_PREFIX: &str = "(combined from similar events): ";

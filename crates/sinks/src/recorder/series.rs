@@ -23,9 +23,9 @@ use kev_core::ObjectRef;
 use lru::LruCache;
 use serde_json::{Value, json};
 
+use super::handle::Reporter;
 use super::new_event::NewEvent;
 use super::objects::{Times, namespace_of, reference};
-use super::recorder::Reporter;
 
 /// One series: the Event as created, and what was observed since.
 #[derive(Debug, Clone)]
@@ -91,7 +91,7 @@ fn micro(t: Timestamp) -> Value {
 #[derive(Debug, Clone)]
 pub(crate) enum SeriesWrite {
     /// A new Event.
-    Create(EventsEvent),
+    Create(Box<EventsEvent>),
     /// PATCH the series of this entry (CREATE it whole on 404).
     Patch(Box<Entry>),
 }
@@ -203,7 +203,7 @@ impl SeriesCache {
             .push(key, entry)
             .filter(|(k, e)| *k != key && e.count >= 2 && e.count != e.written)
             .map(|(_, e)| e);
-        (Some(SeriesWrite::Create(created)), evicted)
+        (Some(SeriesWrite::Create(Box::new(created))), evicted)
     }
 
     /// Records that the API server has the entry's count as of `at` (a write succeeded).

@@ -15,10 +15,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::api::{ApiGroup, CallError, EventsApi};
 use super::config::RecorderConfig;
+use super::handle::{Reporter, Shared};
 use super::legacy::{CoreWrite, Correlator};
 use super::new_event::{DropReason, NewEvent};
 use super::objects::Times;
-use super::recorder::{Reporter, Shared};
 use super::sanitize::Sanitizer;
 use super::series::{Due, Entry, SeriesCache, SeriesWrite};
 use super::stats::Verb;
