@@ -27,3 +27,8 @@ pub mod stdout;
 pub mod webhook;
 
 pub use config::SinkConfig;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "kube"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
