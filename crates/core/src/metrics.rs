@@ -43,3 +43,14 @@ pub const REMEDIATION_GATE_TOTAL: &str = "kev_remediation_gate_total";
 pub const REMEDIATION_OUTCOMES_TOTAL: &str = "kev_remediation_outcomes_total";
 /// Duration of remediation calls that got an answer, by `sink` and `mode`.
 pub const REMEDIATION_CALL_SECONDS: &str = "kev_remediation_call_seconds";
+/// Events a controller published through kev-sinks' recorder, by `type` and `reason`.
+/// `reason` is a label here because a controller's reasons are a small fixed set of
+/// UpperCamelCase constants (checked at the call site), not free text.
+pub const RECORDER_EVENTS_TOTAL: &str = "kev_recorder_events_total";
+/// API requests the recorder made, by `verb` (`create`, `patch`, `discover`).
+pub const RECORDER_API_CALLS_TOTAL: &str = "kev_recorder_api_calls_total";
+/// Events the recorder did not send, by `why` (`disabled`, `invalid`, `quiet`, `spam`,
+/// `queue_full`, `closed`, `rejected`, `throttled`, `retries_exhausted`).
+pub const RECORDER_DROPPED_TOTAL: &str = "kev_recorder_dropped_total";
+/// Reasons that were not UpperCamelCase (a panic in debug builds, counted in release).
+pub const RECORDER_BAD_REASONS_TOTAL: &str = "kev_recorder_bad_reasons_total";

@@ -22,6 +22,8 @@ mod jsonl;
 pub mod file;
 #[cfg(feature = "mcp")]
 pub mod mcp;
+#[cfg(feature = "kube")]
+pub mod recorder;
 #[cfg(feature = "stdout")]
 pub mod stdout;
 #[cfg(feature = "webhook")]
@@ -29,3 +31,8 @@ pub mod webhook;
 
 #[cfg(any(feature = "stdout", feature = "file", feature = "webhook"))]
 pub use config::SinkConfig;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "kube"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
