@@ -1,0 +1,149 @@
+//! The committed EventPolicy CRD files equal the generated one, the example policy
+//! parses and validates, and the schema carries the defaults and bounds.
+
+use std::path::{Path, PathBuf};
+
+use kev_kube_source::policy::{EventPolicy, PolicyMode, TargetKind, crd_yaml};
+use kube::CustomResourceExt;
+use serde_json::Value;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Every committed copy of the CRD: the source of truth under `deploy/crds`, the copy
+/// `kubectl apply -f deploy/manifests` installs, and the Helm chart's `crds/`.
+const COPIES: &[&str] = &[
+    "deploy/crds/eventpolicy.yaml",
+    "deploy/manifests/00-crd-eventpolicy.yaml",
+    "deploy/helm/kev/crds/eventpolicy.yaml",
+];
+
+#[test]
+fn committed_crd_files_match_the_generated_crd() {
+    let generated = crd_yaml();
+    let bless = std::env::var_os("KEV_BLESS").is_some();
+    for copy in COPIES {
+        let path = repo_root().join(copy);
+        if bless {
+            std::fs::write(&path, &generated).unwrap();
+            continue;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{copy} differs from the CRD generated from crates/kube-source/src/policy/crd.rs.\n\
+             Regenerate it with: KEV_BLESS=1 cargo test -p kev-kube-source --test policy_crd"
+        );
+    }
+}
+
+#[test]
+fn crd_names_scope_and_status_subresource() {
+    let crd: Value = serde_norway::from_str(&crd_yaml()).unwrap();
+    let spec = &crd["spec"];
+    assert_eq!(crd["metadata"]["name"], "eventpolicies.kev.dev");
+    assert_eq!(spec["group"], "kev.dev");
+    assert_eq!(spec["scope"], "Namespaced");
+    assert_eq!(spec["names"]["kind"], "EventPolicy");
+    assert_eq!(spec["names"]["shortNames"][0], "evp");
+    let version = &spec["versions"][0];
+    assert_eq!(version["name"], "v1alpha1");
+    assert!(version["subresources"]["status"].is_object());
+}
+
+#[test]
+fn schema_carries_descriptions_defaults_and_bounds() {
+    let crd = EventPolicy::crd();
+    let schema = serde_json::to_value(&crd.spec.versions[0].schema).unwrap();
+    let spec = &schema["openAPIV3Schema"]["properties"]["spec"];
+    let props = &spec["properties"];
+    assert_eq!(props["enabled"]["default"], true);
+    assert_eq!(props["confidenceThreshold"]["minimum"], 0.0);
+    assert_eq!(props["confidenceThreshold"]["maximum"], 1.0);
+    assert_eq!(props["confidenceThreshold"]["default"], 0.8);
+    assert_eq!(
+        props["maxRiskLevel"]["enum"],
+        serde_json::json!(["low", "medium", "high"])
+    );
+    assert_eq!(
+        props["mode"]["enum"],
+        serde_json::json!(["manual", "automatic"])
+    );
+    assert_eq!(
+        props["target"]["properties"]["kind"]["enum"],
+        serde_json::json!(["webhook", "mcp", "mcp-rest"])
+    );
+    assert_eq!(props["eventSelectors"]["minItems"], 1);
+    let selector = &props["eventSelectors"]["items"]["properties"];
+    assert_eq!(selector["minOccurrences"]["minimum"], 1.0);
+    assert_eq!(
+        selector["type"]["enum"],
+        serde_json::json!(["Normal", "Warning"])
+    );
+    let required = spec["required"].as_array().unwrap();
+    assert!(required.contains(&"eventSelectors".into()) && required.contains(&"target".into()));
+    // Every property in the spec and status is documented.
+    let mut undocumented = Vec::new();
+    undocumented_properties(spec, "spec", &mut undocumented);
+    undocumented_properties(
+        &schema["openAPIV3Schema"]["properties"]["status"],
+        "status",
+        &mut undocumented,
+    );
+    assert!(undocumented.is_empty(), "no description: {undocumented:?}");
+}
+
+fn undocumented_properties(schema: &Value, at: &str, out: &mut Vec<String>) {
+    if let Some(props) = schema["properties"].as_object() {
+        for (name, prop) in props {
+            let path = format!("{at}.{name}");
+            if prop["description"].as_str().is_none_or(str::is_empty) {
+                out.push(path.clone());
+            }
+            undocumented_properties(prop, &path, out);
+        }
+    }
+    if schema["items"].is_object() {
+        undocumented_properties(&schema["items"], &format!("{at}[]"), out);
+    }
+}
+
+#[test]
+fn example_policy_parses_and_validates() {
+    let text =
+        std::fs::read_to_string(repo_root().join("deploy/examples/eventpolicy-crashloop.yaml"))
+            .unwrap();
+    let policy: EventPolicy = serde_norway::from_str(&text).unwrap();
+    policy.validate().unwrap();
+    assert_eq!(
+        policy.metadata.name.as_deref(),
+        Some("crashloop-remediation")
+    );
+    assert_eq!(policy.spec.target.kind, TargetKind::Mcp);
+    assert_eq!(policy.spec.mode, PolicyMode::Automatic);
+    assert!(
+        policy
+            .spec
+            .event_selectors
+            .iter()
+            .any(|s| s.reason.as_deref() == Some("BackOff"))
+    );
+    // Nothing in the example is silently dropped: it round-trips to the same value.
+    let original: Value = serde_norway::from_str(&text).unwrap();
+    let again = serde_json::to_value(&policy).unwrap();
+    assert_eq!(strip_nulls(again), original);
+}
+
+fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(strip_nulls).collect()),
+        other => other,
+    }
+}
