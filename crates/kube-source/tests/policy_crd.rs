@@ -1,5 +1,6 @@
 //! The committed EventPolicy CRD files equal the generated one, the example policy
 //! parses and validates, and the schema carries the defaults and bounds.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a panic is a failed test
 
 use std::path::{Path, PathBuf};
 
