@@ -214,6 +214,7 @@ pub fn run_e2e(args: &E2eArgs) -> anyhow::Result<ExitCode> {
     let root = workspace_root()?;
     let cluster = Cluster::new(args, tools, root);
     let created = cluster.prepare()?;
+    cluster.reachable()?;
     let outcome = cluster.scenario();
     if !args.keep
         && let Err(e) = cluster.clean_up(created)
@@ -361,6 +362,13 @@ impl Cluster {
         Ok(created)
     }
 
+    /// The API server answers; otherwise nothing is installed or cleaned up.
+    fn reachable(&self) -> anyhow::Result<()> {
+        run(&mut self.kubectl(["version", "-o", "json"]), QUICK)
+            .context("cannot reach the cluster's API server")?;
+        Ok(())
+    }
+
     fn scenario(&self) -> anyhow::Result<()> {
         self.install()?;
         self.step("deploying the webhook receiver");
@@ -415,14 +423,20 @@ impl Cluster {
             },
         )?;
 
-        self.step("waiting for the webhook to receive them");
+        self.step("waiting for the webhook to receive them, with the pod's logs");
         poll("the events at the webhook", self.wait, STEP, || {
             let logs = run(
                 &mut self.kubectl(["-n", TEST_NAMESPACE, "logs", "deploy/webhook", "--tail=-1"]),
                 QUICK,
             )?;
             let got = |needle: &str| logs.contains(needle);
-            Ok((got("BackOff") && got("crashloop") && got("FailedScheduling")).then_some(()))
+            // The crashing container's own output arrives only through the policy's
+            // log gathering (`includeLogs`): the enrichment reached the webhook.
+            Ok((got("BackOff")
+                && got("crashloop")
+                && got("FailedScheduling")
+                && got("crashing on purpose"))
+            .then_some(()))
         })?;
 
         self.step("checking that /metrics counts them");
