@@ -561,7 +561,6 @@ impl Cluster {
                 "--",
                 "/kev",
                 "query",
-                "-A",
                 "-n",
                 TEST_NAMESPACE,
                 "-o",
