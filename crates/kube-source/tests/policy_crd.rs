@@ -148,3 +148,79 @@ fn strip_nulls(v: Value) -> Value {
         other => other,
     }
 }
+
+/// The rules of a structural schema the API server enforces that schemars could break:
+/// a `type` on every node, no references or unions, and defaults of the node's type.
+fn structural_problems(schema: &Value, at: &str, out: &mut Vec<String>) {
+    let Some(node) = schema.as_object() else {
+        out.push(format!("{at}: not an object"));
+        return;
+    };
+    for banned in [
+        "$ref",
+        "$defs",
+        "definitions",
+        "oneOf",
+        "anyOf",
+        "allOf",
+        "not",
+    ] {
+        if node.contains_key(banned) {
+            out.push(format!("{at}: has {banned}"));
+        }
+    }
+    let ty = node.get("type").and_then(Value::as_str);
+    if ty.is_none() {
+        out.push(format!("{at}: no type"));
+    }
+    if node.contains_key("properties") && node.contains_key("additionalProperties") {
+        out.push(format!("{at}: both properties and additionalProperties"));
+    }
+    if let Some(default) = node.get("default") {
+        let fits = match ty {
+            Some("boolean") => default.is_boolean(),
+            Some("integer") => default.is_i64() || default.is_u64(),
+            Some("number") => default.is_number(),
+            Some("string") => default.is_string(),
+            Some("object") => default.is_object(),
+            Some("array") => default.is_array(),
+            _ => false,
+        };
+        if !fits {
+            out.push(format!("{at}: default {default} is not a {ty:?}"));
+        }
+        if let Some(values) = node.get("enum").and_then(Value::as_array)
+            && !values.contains(default)
+        {
+            out.push(format!("{at}: default {default} is not in its enum"));
+        }
+    }
+    if let Some(props) = node.get("properties").and_then(Value::as_object) {
+        for (name, prop) in props {
+            structural_problems(prop, &format!("{at}.{name}"), out);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(sub) = node.get(key).filter(|v| v.is_object()) {
+            structural_problems(sub, &format!("{at}.{key}"), out);
+        }
+    }
+}
+
+#[test]
+fn schema_is_structural() {
+    let crd = EventPolicy::crd();
+    let schema = serde_json::to_value(&crd.spec.versions[0].schema).unwrap();
+    let mut problems = Vec::new();
+    structural_problems(&schema["openAPIV3Schema"], "", &mut problems);
+    assert!(problems.is_empty(), "{problems:#?}");
+    // The check itself finds what it looks for.
+    let mut found = Vec::new();
+    let bad = serde_json::json!({"type": "object", "properties": {
+        "a": {"oneOf": [{"type": "string"}]},
+        "b": {"type": "integer", "default": "x"},
+        "c": {"type": "string", "enum": ["x"], "default": "y"}
+    }});
+    structural_problems(&bad, "", &mut found);
+    assert_eq!(found.len(), 4, "{found:#?}");
+}
