@@ -216,6 +216,9 @@ pub fn run_e2e(args: &E2eArgs) -> anyhow::Result<ExitCode> {
     let created = cluster.prepare()?;
     cluster.reachable()?;
     let outcome = cluster.scenario();
+    if outcome.is_err() {
+        cluster.diagnose();
+    }
     if !args.keep
         && let Err(e) = cluster.clean_up(created)
     {
@@ -585,6 +588,24 @@ impl Cluster {
             QUICK,
         )?;
         Ok(sum_metric(&text, "kev_events_received_total"))
+    }
+
+    /// Prints what helps to see why a check failed, before anything is cleaned up.
+    fn diagnose(&self) {
+        let probes: [&[&str]; 4] = [
+            &["-n", NAMESPACE, "get", "pods,eventpolicies", "-o", "wide"],
+            &["-n", NAMESPACE, "logs", "deploy/kev", "--tail=100"],
+            &["-n", TEST_NAMESPACE, "get", "pods,events", "-o", "wide"],
+            &["-n", TEST_NAMESPACE, "logs", "deploy/webhook", "--tail=20"],
+        ];
+        for args in probes {
+            let mut cmd = self.kubectl(args);
+            let line = exec::command_line(&cmd);
+            match run(&mut cmd, QUICK) {
+                Ok(out) => eprintln!("e2e: $ {line}\n{out}"),
+                Err(e) => eprintln!("e2e: $ {line}\n{e:#}"),
+            }
+        }
     }
 
     fn clean_up(&self, created_cluster: bool) -> anyhow::Result<()> {
