@@ -2,8 +2,11 @@
 //!
 //! - `cargo xtask bench [FILTER]`: runs every criterion benchmark of the workspace and
 //!   prints one table (mean time per iteration and throughput).
+//! - `cargo xtask e2e`: kev in a kind (or any) cluster, checked end to end with kubectl;
+//!   exit code 2 when kind, a container engine, kubectl or helm is missing.
 
 mod bench;
+mod e2e;
 
 use std::process::ExitCode;
 
@@ -26,12 +29,16 @@ enum Command {
         #[arg(long)]
         no_run: bool,
     },
+    /// Install kev in a kind cluster (or any, with --kubeconfig/--context) and check
+    /// that events reach `kev query`, a webhook, /metrics and the EventPolicy status.
+    E2e(e2e::E2eArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench { filter, no_run } => bench::run(filter.as_deref(), no_run),
+        Command::E2e(args) => e2e::run_e2e(&args),
     };
     match result {
         Ok(code) => code,

@@ -11,6 +11,7 @@ mod config;
 mod convert;
 mod error;
 mod health;
+pub mod policy;
 mod source;
 mod watch_loop;
 
