@@ -111,7 +111,9 @@ fn reporting_controller_falls_back_in_order() {
         .reporting_controller
     };
     assert_eq!(
-        with(r#", "reportingController": "c", "reportingComponent": "r", "source": {"component": "s"}"#),
+        with(
+            r#", "reportingController": "c", "reportingComponent": "r", "source": {"component": "s"}"#
+        ),
         "c"
     );
     assert_eq!(
@@ -182,14 +184,23 @@ fn other_kinds_are_not_events() {
 
 #[test]
 fn malformed_input_is_a_typed_error() {
-    assert!(matches!(json("{not json"), Err(NormalizeError::Malformed(_))));
+    assert!(matches!(
+        json("{not json"),
+        Err(NormalizeError::Malformed(_))
+    ));
     assert!(matches!(
         json(r#"{"metadata": {"name": "a"}, "involvedObject": {}, "count": "many"}"#),
         Err(NormalizeError::Malformed(_))
     ));
     let err = json(r#"{"involvedObject": {}, "lastTimestamp": "5 o'clock"}"#).unwrap_err();
     assert!(
-        matches!(err, NormalizeError::InvalidField { field: "lastTimestamp", .. }),
+        matches!(
+            err,
+            NormalizeError::InvalidField {
+                field: "lastTimestamp",
+                ..
+            }
+        ),
         "{err}"
     );
     assert_eq!(err.metric_reason(), "invalid_field");
