@@ -114,21 +114,48 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-/// Counts are integers, but hand-edited YAML sometimes quotes them.
+/// Counts are integers, but hand-edited YAML sometimes quotes them. A visitor rather
+/// than an untagged enum: this runs for every event and must not buffer.
 fn lenient_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Count {
-        Int(i64),
-        Text(String),
+    struct CountVisitor;
+
+    impl<'de> serde::de::Visitor<'de> for CountVisitor {
+        type Value = Option<i64>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an integer count")
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(i64::try_from(v).unwrap_or(i64::MAX)))
+        }
+
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            if s.is_empty() || s == "null" {
+                return Ok(None);
+            }
+            s.trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| E::custom(format!("count: not an integer: {s:?}")))
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(self)
+        }
     }
-    match Option::<Count>::deserialize(d)? {
-        None => Ok(None),
-        Some(Count::Int(n)) => Ok(Some(n)),
-        Some(Count::Text(s)) if s.is_empty() || s == "null" => Ok(None),
-        Some(Count::Text(s)) => s
-            .parse()
-            .map(Some)
-            .map_err(|_| serde::de::Error::custom(format!("count: not an integer: {s:?}"))),
-    }
+
+    d.deserialize_option(CountVisitor)
 }

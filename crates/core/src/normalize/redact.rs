@@ -1,6 +1,8 @@
-//! [`Redactor`]: replaces secrets in messages with `[REDACTED]`, one `RegexSet` pass
-//! deciding which patterns need to run at all, so clean messages cost one scan.
+//! [`Redactor`]: replaces secrets in messages with `[REDACTED]`. Clean messages cost
+//! one Aho-Corasick scan for the built-in patterns' keywords (and one `RegexSet` pass
+//! for user patterns); only the patterns the `RegexSet` reports run in full.
 
+use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexSet};
 
 use super::config::DEFAULT_PATTERNS;
@@ -31,11 +33,81 @@ const BUILTIN: &[&str] = &[
     r"(?s)-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?P<secret>.*?)(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\z)",
 ];
 
+/// Every built-in pattern needs one of these (ASCII case-insensitive) to match.
+const BUILTIN_KEYWORDS: &[&str] = &[
+    "bearer",
+    "authorization",
+    "pass",
+    "pwd",
+    "token",
+    "secret",
+    "key",
+    "://",
+    "akia",
+    "asia",
+    "abia",
+    "acca",
+    "a3t",
+    "eyj",
+    "-----begin",
+];
+
 /// One compiled pattern and the indexes of its secret groups (empty: the whole match).
 #[derive(Debug, Clone)]
 struct Pattern {
     regex: Regex,
     secret_groups: Vec<usize>,
+}
+
+/// Patterns that share one `RegexSet` prefilter, behind an optional keyword gate.
+#[derive(Debug, Clone)]
+struct Group {
+    gate: Option<AhoCorasick>,
+    set: RegexSet,
+    patterns: Vec<Pattern>,
+}
+
+impl Group {
+    fn new(sources: &[String], gate: Option<AhoCorasick>) -> Result<Self, ConfigError> {
+        let mut patterns = Vec::with_capacity(sources.len());
+        for source in sources {
+            let regex = Regex::new(source)
+                .map_err(|e| ConfigError::new("redact", format!("invalid regex: {e}")))?;
+            let secret_groups = regex
+                .capture_names()
+                .enumerate()
+                .filter(|(_, name)| name.is_some_and(|n| n.starts_with(SECRET_GROUP_PREFIX)))
+                .map(|(i, _)| i)
+                .collect();
+            patterns.push(Pattern {
+                regex,
+                secret_groups,
+            });
+        }
+        let set = RegexSet::new(sources)
+            .map_err(|e| ConfigError::new("redact", format!("invalid regex set: {e}")))?;
+        Ok(Self {
+            gate,
+            set,
+            patterns,
+        })
+    }
+
+    fn redact(&self, text: &str, current: &mut Option<String>) {
+        let hits = {
+            let input = current.as_deref().unwrap_or(text);
+            if self.gate.as_ref().is_some_and(|g| !g.is_match(input)) {
+                return;
+            }
+            self.set.matches(input)
+        };
+        for i in hits.iter() {
+            let input = current.as_deref().unwrap_or(text);
+            if let Some(changed) = self.patterns[i].apply(input) {
+                *current = Some(changed);
+            }
+        }
+    }
 }
 
 /// Compiled redaction patterns.
@@ -51,17 +123,18 @@ struct Pattern {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Redactor {
-    set: RegexSet,
-    patterns: Vec<Pattern>,
+    /// The built-in patterns first, then the user's, each group only when configured.
+    groups: Vec<Group>,
 }
 
 impl Redactor {
     /// Compiles the `redact` list; an invalid regex is an error naming `redact[i]`.
     pub fn new(entries: &[String]) -> Result<Self, ConfigError> {
-        let mut sources: Vec<String> = Vec::new();
+        let mut builtin = false;
+        let mut user: Vec<String> = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
             if entry == DEFAULT_PATTERNS {
-                sources.extend(BUILTIN.iter().map(|p| (*p).to_owned()));
+                builtin = true;
                 continue;
             }
             if let Err(e) = Regex::new(entry) {
@@ -70,49 +143,34 @@ impl Redactor {
                     format!("invalid regex: {e}"),
                 ));
             }
-            sources.push(entry.clone());
+            user.push(entry.clone());
         }
-        let mut patterns = Vec::with_capacity(sources.len());
-        for source in &sources {
-            let regex = Regex::new(source)
-                .map_err(|e| ConfigError::new("redact", format!("invalid regex: {e}")))?;
-            let secret_groups = regex
-                .capture_names()
-                .enumerate()
-                .filter(|(_, name)| name.is_some_and(|n| n.starts_with(SECRET_GROUP_PREFIX)))
-                .map(|(i, _)| i)
-                .collect();
-            patterns.push(Pattern {
-                regex,
-                secret_groups,
-            });
+        let mut groups = Vec::new();
+        if builtin {
+            let gate = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(BUILTIN_KEYWORDS)
+                .map_err(|e| ConfigError::new("redact", format!("keyword gate: {e}")))?;
+            let sources: Vec<String> = BUILTIN.iter().map(|p| (*p).to_owned()).collect();
+            groups.push(Group::new(&sources, Some(gate))?);
         }
-        let set = RegexSet::new(&sources)
-            .map_err(|e| ConfigError::new("redact", format!("invalid regex set: {e}")))?;
-        Ok(Self { set, patterns })
+        if !user.is_empty() {
+            groups.push(Group::new(&user, None)?);
+        }
+        Ok(Self { groups })
     }
 
     /// True when no pattern is configured.
     pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
+        self.groups.is_empty()
     }
 
     /// The message with every secret replaced, or `None` when nothing was found.
     /// Text that is already `[REDACTED]` is left alone, so redacting twice is a no-op.
     pub fn redact(&self, text: &str) -> Option<String> {
-        if self.patterns.is_empty() {
-            return None;
-        }
-        let hits = self.set.matches(text);
-        if !hits.matched_any() {
-            return None;
-        }
-        let mut current: Option<String> = None;
-        for i in hits.iter() {
-            let input = current.as_deref().unwrap_or(text);
-            if let Some(changed) = self.patterns[i].apply(input) {
-                current = Some(changed);
-            }
+        let mut current = None;
+        for group in &self.groups {
+            group.redact(text, &mut current);
         }
         current
     }
