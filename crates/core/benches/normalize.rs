@@ -2,6 +2,8 @@
 //! returns it, with managedFields), its events.k8s.io/v1 form, and one whose message
 //! needs redaction. Goal: ≥ 200k events/s on one core.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a bench is a failed setup
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kev_core::{DefaultNormalizer, NormalizeConfig};
 

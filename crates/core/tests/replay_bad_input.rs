@@ -1,6 +1,8 @@
 //! Bad input to the replay source and the normalizer: each problem is counted and
 //! located by line, the rest of the stream goes on, nothing panics.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns may unwrap too: a panic is a failed test
+
 use std::sync::Arc;
 
 use kev_core::pipeline::Pipeline;

@@ -1,6 +1,8 @@
 //! The bundled sample in `examples/events/` replays and normalizes completely, and
 //! shows what kev does: redaction, series counts, repeated events, watch records.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns may unwrap too: a panic is a failed test
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 

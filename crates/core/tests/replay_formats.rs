@@ -1,6 +1,8 @@
 //! The replay source reads every format a user may have at hand, numbers items for
 //! its checkpoint, resumes from one, and keeps reading while its input is open.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns may unwrap too: a panic is a failed test
+
 use std::io::Write;
 
 use kev_core::store::Checkpoint;

@@ -1,6 +1,8 @@
 //! The replay source counts bad input in `kev_source_errors_total{source,reason}`.
 //! Its own test binary: the worker thread reports to the global recorder.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns may unwrap too: a panic is a failed test
+
 use kev_core::metrics::SOURCE_ERRORS_TOTAL;
 use kev_core::{EventSource, ReplaySource};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
