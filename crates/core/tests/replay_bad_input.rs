@@ -159,8 +159,20 @@ async fn a_broken_value_in_a_pretty_stream_is_skipped_to_the_next_value() {
 }
 
 #[tokio::test]
-async fn unrecoverable_syntax_ends_with_an_error_naming_file_and_line() {
+async fn a_broken_item_in_a_list_resumes_at_the_next_item() {
     let input = "{\n  \"kind\": \"List\",\n  \"items\": [\n    {\"metadata\": {\"name\": \"a\"}},\n    {\"metadata\": {\"name\": \"b\"},, }\n    {\"metadata\": {\"name\": \"c\"}}\n  ]\n}\n";
+    let (names, fatal, stats) = replay("events.json", input.into()).await;
+    assert_eq!(names, ["a", "c"]);
+    assert!(fatal.is_none());
+    assert_eq!(
+        issues(&stats),
+        [("events.json: line 5".into(), "malformed_json")]
+    );
+}
+
+#[tokio::test]
+async fn unrecoverable_syntax_ends_with_an_error_naming_file_and_line() {
+    let input = "{\n  \"kind\": \"List\",\n  \"items\": [\n    {\"metadata\": {\"name\": \"a\"}},\n    {\"metadata\": {\"name\": \"b\"},, }\n  ]\n}\n";
     let (names, fatal, stats) = replay("events.json", input.into()).await;
     assert_eq!(names, ["a"]);
     let err = fatal.expect("a fatal error").to_string();

@@ -25,7 +25,8 @@
 //! UTF-8) is counted in `kev_source_errors_total{source="replay",reason}` and logged
 //! with its line; the replay goes on. Invalid UTF-8 is replaced with U+FFFD and the
 //! event kept. A structural JSON error in a pretty-printed stream skips to the next
-//! line that starts a value in column 0; when there is none the source ends with a
+//! line that starts a value in column 0, or inside a List to the next item at the
+//! broken item's indentation; when there is none the source ends with a
 //! [`SourceError`] naming the file and line.
 //!
 //! ```no_run
