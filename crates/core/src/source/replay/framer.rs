@@ -181,8 +181,13 @@ impl<R: Read> Framer<R> {
                     Step::Continue
                 }
                 b' ' | b'\t' | b'\r' => {
-                    self.pos += 1;
-                    self.indent = self.indent.map(|n| n + 1);
+                    // Pretty printers indent a lot: take the whole run at once.
+                    let run = self.buf[self.pos..]
+                        .iter()
+                        .take_while(|b| matches!(b, b' ' | b'\t' | b'\r'))
+                        .count();
+                    self.pos += run;
+                    self.indent = self.indent.map(|n| n + run);
                     Step::Continue
                 }
                 b'{' => self.open(true),
