@@ -1,6 +1,8 @@
 //! The default normalizer's mapping of both API groups onto `Event`: fields, times,
 //! counts, reporting controller, derived ids and typed errors.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns may unwrap too: a panic is a failed test
+
 use kev_core::{
     DefaultNormalizer, Event, EventType, KubeEvent, NormalizeConfig, NormalizeError, Normalizer,
 };

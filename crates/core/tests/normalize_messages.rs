@@ -1,6 +1,8 @@
 //! Message handling of the default normalizer: truncation on a UTF-8 boundary,
 //! redaction of secrets, their metrics, `sanitize`, and the config that drives them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns may unwrap too: a panic is a failed test
+
 use std::collections::BTreeMap;
 
 use kev_core::metrics::{MESSAGES_REDACTED_TOTAL, MESSAGES_TRUNCATED_TOTAL};

@@ -2,6 +2,8 @@
 //! per file match SOURCES.md, the events.k8s.io/v1 twins equal their core/v1
 //! originals, and eventTime-only events take their times from eventTime.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns may unwrap too: a panic is a failed test
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -71,7 +71,8 @@ mod tests {
 
     #[test]
     fn fixed_values_never_change() {
-        // Pinned: a change here changes idempotency keys of stored events.
+        // A change to these values changes the idempotency keys of stored events
+        // (tests/normalize_mapping.rs pins one of each).
         assert_eq!(fnv1a128(&[]), FNV128_OFFSET);
         let uid = derive_uid("default", "web.1", &ObjectRef::default(), "");
         assert_eq!(

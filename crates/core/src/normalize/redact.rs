@@ -1,6 +1,8 @@
-//! [`Redactor`]: replaces secrets in messages with `[REDACTED]`, one `RegexSet` pass
-//! deciding which patterns need to run at all, so clean messages cost one scan.
+//! [`Redactor`]: replaces secrets in messages with `[REDACTED]`. Clean messages cost
+//! one Aho-Corasick scan for the built-in patterns' keywords (and one `RegexSet` pass
+//! for user patterns); only the patterns whose keyword or set entry matched run in full.
 
+use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexSet};
 
 use super::config::DEFAULT_PATTERNS;
@@ -13,22 +15,45 @@ pub const REDACTED: &str = "[REDACTED]";
 /// (`password=`, `Bearer `) is kept so the message stays readable.
 const SECRET_GROUP_PREFIX: &str = "secret";
 
-/// The built-in patterns (`redact: [default]`). `(?-u:\b)` keeps them on the fast DFA.
-const BUILTIN: &[&str] = &[
+/// The built-in patterns (`redact: [default]`), each with the keywords (ASCII
+/// case-insensitive) that any of its matches contains. `(?-u:\b)` keeps them on the
+/// fast DFA.
+const BUILTIN: &[(&str, &[&str])] = &[
     // Authorization: Bearer <token>
-    r"(?i)(?-u:\b)bearer\s+(?P<secret>[A-Za-z0-9\-._~+/]{8,}=*)",
+    (
+        r"(?i)(?-u:\b)bearer\s+(?P<secret>[A-Za-z0-9\-._~+/]{8,}=*)",
+        &["bearer"],
+    ),
     // Authorization: Basic <base64>
-    r"(?i)(?-u:\b)authorization\s*[:=]\s*basic\s+(?P<secret>[A-Za-z0-9+/]{4,}=*)",
+    (
+        r"(?i)(?-u:\b)authorization\s*[:=]\s*basic\s+(?P<secret>[A-Za-z0-9+/]{4,}=*)",
+        &["authorization"],
+    ),
     // password=…, token: …, "apiKey": "…", secret='…'
-    r#"(?i)(?-u:\b)(?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key|secret[_-]?key|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|private[_-]?key)["']?\s*[=:]\s*(?:"(?P<secret_dq>[^"]*)"|'(?P<secret_sq>[^']*)'|(?P<secret>[^\s"',;&(){}\[\]]+))"#,
+    (
+        r#"(?i)(?-u:\b)(?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key|secret[_-]?key|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|private[_-]?key)["']?\s*[=:]\s*(?:"(?P<secret_dq>[^"]*)"|'(?P<secret_sq>[^']*)'|(?P<secret>[^\s"',;&(){}\[\]]+))"#,
+        &["passw", "pwd", "token", "secret", "key"],
+    ),
     // scheme://user:password@host
-    r"(?i)(?-u:\b)[a-z][a-z0-9+.\-]*://[^\s:/@]+:(?P<secret>[^\s@/]+)@",
+    (
+        r"(?i)(?-u:\b)[a-z][a-z0-9+.\-]*://[^\s:/@]+:(?P<secret>[^\s@/]+)@",
+        &["://"],
+    ),
     // AWS access key id
-    r"(?-u:\b)(?P<secret>(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16})(?-u:\b)",
+    (
+        r"(?-u:\b)(?P<secret>(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16})(?-u:\b)",
+        &["akia", "asia", "abia", "acca", "a3t"],
+    ),
     // JWT: three base64url parts, the header starting with `{"`
-    r"(?-u:\b)(?P<secret>eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",
+    (
+        r"(?-u:\b)(?P<secret>eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",
+        &["eyj"],
+    ),
     // PEM private key block (also when truncation cut off its end line)
-    r"(?s)-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?P<secret>.*?)(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\z)",
+    (
+        r"(?s)-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?P<secret>.*?)(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\z)",
+        &["-----begin"],
+    ),
 ];
 
 /// One compiled pattern and the indexes of its secret groups (empty: the whole match).
@@ -36,6 +61,108 @@ const BUILTIN: &[&str] = &[
 struct Pattern {
     regex: Regex,
     secret_groups: Vec<usize>,
+}
+
+/// Decides which patterns of a group can match a text.
+#[derive(Debug, Clone)]
+enum Prefilter {
+    /// Keywords (built-in patterns): `pattern_of[k]` is the pattern keyword `k` belongs to.
+    Keywords {
+        keywords: AhoCorasick,
+        pattern_of: Vec<usize>,
+    },
+    /// One pass of all patterns (user patterns).
+    Set(RegexSet),
+}
+
+impl Prefilter {
+    /// Indexes of the patterns that may match, ascending, without duplicates.
+    fn candidates(&self, text: &str) -> Vec<usize> {
+        let mut found: Vec<usize> = match self {
+            Self::Keywords {
+                keywords,
+                pattern_of,
+            } => keywords
+                .find_overlapping_iter(text)
+                .map(|m| pattern_of[m.pattern().as_usize()])
+                .collect(),
+            Self::Set(set) => set.matches(text).iter().collect(),
+        };
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+}
+
+/// Patterns behind one prefilter.
+#[derive(Debug, Clone)]
+struct Group {
+    prefilter: Prefilter,
+    patterns: Vec<Pattern>,
+}
+
+fn compile(source: &str) -> Result<Pattern, ConfigError> {
+    let regex = Regex::new(source)
+        .map_err(|e| ConfigError::new("redact", format!("invalid regex: {e}")))?;
+    let secret_groups = regex
+        .capture_names()
+        .enumerate()
+        .filter(|(_, name)| name.is_some_and(|n| n.starts_with(SECRET_GROUP_PREFIX)))
+        .map(|(i, _)| i)
+        .collect();
+    Ok(Pattern {
+        regex,
+        secret_groups,
+    })
+}
+
+impl Group {
+    fn builtin() -> Result<Self, ConfigError> {
+        let mut patterns = Vec::with_capacity(BUILTIN.len());
+        let mut keywords = Vec::new();
+        let mut pattern_of = Vec::new();
+        for (i, (source, words)) in BUILTIN.iter().enumerate() {
+            patterns.push(compile(source)?);
+            keywords.extend_from_slice(words);
+            pattern_of.extend(std::iter::repeat_n(i, words.len()));
+        }
+        let keywords = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(keywords)
+            .map_err(|e| ConfigError::new("redact", format!("keywords: {e}")))?;
+        Ok(Self {
+            prefilter: Prefilter::Keywords {
+                keywords,
+                pattern_of,
+            },
+            patterns,
+        })
+    }
+
+    fn user(sources: &[String]) -> Result<Self, ConfigError> {
+        let patterns = sources
+            .iter()
+            .map(|s| compile(s))
+            .collect::<Result<_, _>>()?;
+        let set = RegexSet::new(sources)
+            .map_err(|e| ConfigError::new("redact", format!("invalid regex set: {e}")))?;
+        Ok(Self {
+            prefilter: Prefilter::Set(set),
+            patterns,
+        })
+    }
+
+    fn redact(&self, text: &str, current: &mut Option<String>) {
+        let candidates = self
+            .prefilter
+            .candidates(current.as_deref().unwrap_or(text));
+        for i in candidates {
+            let input = current.as_deref().unwrap_or(text);
+            if let Some(changed) = self.patterns[i].apply(input) {
+                *current = Some(changed);
+            }
+        }
+    }
 }
 
 /// Compiled redaction patterns.
@@ -51,17 +178,18 @@ struct Pattern {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Redactor {
-    set: RegexSet,
-    patterns: Vec<Pattern>,
+    /// The built-in patterns first, then the user's, each group only when configured.
+    groups: Vec<Group>,
 }
 
 impl Redactor {
     /// Compiles the `redact` list; an invalid regex is an error naming `redact[i]`.
     pub fn new(entries: &[String]) -> Result<Self, ConfigError> {
-        let mut sources: Vec<String> = Vec::new();
+        let mut builtin = false;
+        let mut user: Vec<String> = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
             if entry == DEFAULT_PATTERNS {
-                sources.extend(BUILTIN.iter().map(|p| (*p).to_owned()));
+                builtin = true;
                 continue;
             }
             if let Err(e) = Regex::new(entry) {
@@ -70,49 +198,29 @@ impl Redactor {
                     format!("invalid regex: {e}"),
                 ));
             }
-            sources.push(entry.clone());
+            user.push(entry.clone());
         }
-        let mut patterns = Vec::with_capacity(sources.len());
-        for source in &sources {
-            let regex = Regex::new(source)
-                .map_err(|e| ConfigError::new("redact", format!("invalid regex: {e}")))?;
-            let secret_groups = regex
-                .capture_names()
-                .enumerate()
-                .filter(|(_, name)| name.is_some_and(|n| n.starts_with(SECRET_GROUP_PREFIX)))
-                .map(|(i, _)| i)
-                .collect();
-            patterns.push(Pattern {
-                regex,
-                secret_groups,
-            });
+        let mut groups = Vec::new();
+        if builtin {
+            groups.push(Group::builtin()?);
         }
-        let set = RegexSet::new(&sources)
-            .map_err(|e| ConfigError::new("redact", format!("invalid regex set: {e}")))?;
-        Ok(Self { set, patterns })
+        if !user.is_empty() {
+            groups.push(Group::user(&user)?);
+        }
+        Ok(Self { groups })
     }
 
     /// True when no pattern is configured.
     pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
+        self.groups.is_empty()
     }
 
     /// The message with every secret replaced, or `None` when nothing was found.
     /// Text that is already `[REDACTED]` is left alone, so redacting twice is a no-op.
     pub fn redact(&self, text: &str) -> Option<String> {
-        if self.patterns.is_empty() {
-            return None;
-        }
-        let hits = self.set.matches(text);
-        if !hits.matched_any() {
-            return None;
-        }
-        let mut current: Option<String> = None;
-        for i in hits.iter() {
-            let input = current.as_deref().unwrap_or(text);
-            if let Some(changed) = self.patterns[i].apply(input) {
-                current = Some(changed);
-            }
+        let mut current = None;
+        for group in &self.groups {
+            group.redact(text, &mut current);
         }
         current
     }

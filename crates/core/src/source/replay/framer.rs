@@ -5,10 +5,11 @@
 //! the `items` array of a top-level object (a `List`). The framer only follows the
 //! structure (brackets, strings, commas, colons); serde parses each item's bytes.
 //!
-//! Recovery after a structural error: in line mode the rest of the line is skipped; in
-//! stream mode everything up to the next line that starts with `{` or `[` in column 0
-//! (where pretty printers start a new top-level value). When no such line follows, the
-//! error is fatal.
+//! Recovery after a structural error: in line mode the rest of the line is skipped. In
+//! stream mode the framer skips to the next line that starts with `{` or `[` in column 0
+//! (where pretty printers start a new top-level value) or, inside a List or array, to
+//! the next line that starts with `{` at the indentation of the broken item (where the
+//! next item starts). When no such line follows, the error is fatal.
 
 use std::io::Read;
 
@@ -105,6 +106,8 @@ struct Current {
     depth: usize,
     keys: u8,
     is_object: bool,
+    /// Blanks before the item on its line, when nothing else precedes it there.
+    indent: Option<usize>,
 }
 
 /// What one step of the scanner did.
@@ -122,7 +125,8 @@ pub(crate) struct Framer<R> {
     pos: usize,
     eof: bool,
     line: usize,
-    line_start: bool,
+    /// `Some(n)`: only `n` blanks were consumed since the line began (`Some(0)`: column 0).
+    indent: Option<usize>,
     line_mode: bool,
     stack: Vec<Level>,
     current: Option<Current>,
@@ -139,7 +143,7 @@ impl<R: Read> Framer<R> {
             pos: 0,
             eof: false,
             line: first_line,
-            line_start: true,
+            indent: Some(0),
             line_mode,
             stack: Vec::new(),
             current: None,
@@ -165,7 +169,7 @@ impl<R: Read> Framer<R> {
                 b'\n' => {
                     self.pos += 1;
                     self.line += 1;
-                    self.line_start = true;
+                    self.indent = Some(0);
                     if self.line_mode && !self.stack.is_empty() {
                         let line = self.current.as_ref().map_or(self.value_line, |c| c.line);
                         self.reset();
@@ -177,8 +181,13 @@ impl<R: Read> Framer<R> {
                     Step::Continue
                 }
                 b' ' | b'\t' | b'\r' => {
-                    self.pos += 1;
-                    self.line_start = false;
+                    // Pretty printers indent a lot: take the whole run at once.
+                    let run = self.buf[self.pos..]
+                        .iter()
+                        .take_while(|b| matches!(b, b' ' | b'\t' | b'\r'))
+                        .count();
+                    self.pos += run;
+                    self.indent = self.indent.map(|n| n + run);
                     Step::Continue
                 }
                 b'{' => self.open(true),
@@ -267,6 +276,18 @@ impl<R: Read> Framer<R> {
         } else {
             format!("{detail} (in the value that starts at line {start})")
         };
+        // Inside an array of items, the next item at the same indentation can resume it.
+        let item_resync = self.current.as_ref().and_then(|c| {
+            let parent = c.depth.checked_sub(2)?;
+            let indent = c.indent?;
+            (self.stack.get(parent)?.role == Role::Items).then(|| {
+                let mut levels = self.stack[..=parent].to_vec();
+                if let Some(items) = levels.last_mut() {
+                    items.expect = Expect::Value;
+                }
+                (indent, levels)
+            })
+        });
         self.reset();
         loop {
             if self.pos >= self.buf.len() {
@@ -286,18 +307,29 @@ impl<R: Read> Framer<R> {
             }
             let b = self.buf[self.pos];
             if self.line_mode {
-                if self.line_start && self.line > line {
+                if self.indent == Some(0) && self.line > line {
                     break;
                 }
-            } else if self.line_start && (b == b'{' || b == b'[') {
+            } else if let Some((indent, levels)) = &item_resync
+                && b == b'{'
+                && self.indent == Some(*indent)
+            {
+                // The restored array expects a value here, so this cannot loop.
+                self.stack.clone_from(levels);
+                break;
+            } else if self.indent == Some(0) && (b == b'{' || b == b'[') {
                 // At depth 0 these always start a value, so this cannot loop.
                 break;
             }
             self.pos += 1;
-            self.line_start = b == b'\n';
-            if b == b'\n' {
-                self.line += 1;
-            }
+            self.indent = match b {
+                b'\n' => {
+                    self.line += 1;
+                    Some(0)
+                }
+                b' ' | b'\t' | b'\r' => self.indent.map(|n| n + 1),
+                _ => None,
+            };
         }
         Ok(Some(Frame::Broken { line, detail }))
     }
@@ -371,6 +403,7 @@ impl<R: Read> Framer<R> {
                 depth,
                 keys: 0,
                 is_object: obj,
+                indent: self.indent,
             });
         }
         self.stack.push(Level {
@@ -384,7 +417,7 @@ impl<R: Read> Framer<R> {
             last_key: 0,
         });
         self.pos += 1;
-        self.line_start = false;
+        self.indent = None;
         Step::Continue
     }
 
@@ -405,7 +438,7 @@ impl<R: Read> Framer<R> {
         }
         self.stack.pop();
         self.pos += 1;
-        self.line_start = false;
+        self.indent = None;
         if self
             .current
             .as_ref()
@@ -427,7 +460,7 @@ impl<R: Read> Framer<R> {
             Some(top) if top.obj && top.expect == Expect::Colon => {
                 top.expect = Expect::Value;
                 self.pos += 1;
-                self.line_start = false;
+                self.indent = None;
                 Step::Continue
             }
             _ => self.unexpected("`:`"),
@@ -439,7 +472,7 @@ impl<R: Read> Framer<R> {
             Some(top) if top.expect == Expect::CommaOrEnd => {
                 top.expect = if top.obj { Expect::Key } else { Expect::Value };
                 self.pos += 1;
-                self.line_start = false;
+                self.indent = None;
                 Step::Continue
             }
             _ => self.unexpected("`,`"),
@@ -481,14 +514,14 @@ impl<R: Read> Framer<R> {
                 c.keys |= flag;
             }
             self.pos = end;
-            self.line_start = false;
+            self.indent = None;
             return Step::Continue;
         }
         if !top.expects_value() {
             return self.unexpected("a string");
         }
         self.pos = end;
-        self.line_start = false;
+        self.indent = None;
         self.scalar_value(start, end)
     }
 
@@ -513,7 +546,7 @@ impl<R: Read> Framer<R> {
             }
         }
         self.pos = end;
-        self.line_start = false;
+        self.indent = None;
         self.scalar_value(start, end)
     }
 }
@@ -602,6 +635,20 @@ mod tests {
         let input = "{\n  \"a\": 1,\n  \"b\" 2\n}\n{\n  \"c\": 3\n}\n";
         let (items, end) = frames(input, false);
         assert_eq!(items, vec!["broken@3", "5:0:{\n  \"c\": 3\n}"]);
+        assert_eq!(end, Ok(()));
+    }
+
+    #[test]
+    fn a_broken_list_item_resumes_at_the_next_item() {
+        let input = "{\n  \"items\": [\n    {\n      \"a\": 1,,\n      \"b\": {}\n    },\n    {\n      \"c\": 3\n    }\n  ]\n}\n";
+        let (items, end) = frames(input, false);
+        assert_eq!(items, vec!["broken@4", "7:0:{\n      \"c\": 3\n    }"]);
+        assert_eq!(end, Ok(()));
+
+        // Items in column 0, and an error right at the next item's brace.
+        let input = "[\n{\"a\": 1,\n{\"b\": 2},\n{\"c\": 3}\n]\n";
+        let (items, end) = frames(input, false);
+        assert_eq!(items, vec!["broken@3", "3:0:{\"b\": 2}", "4:0:{\"c\": 3}"]);
         assert_eq!(end, Ok(()));
     }
 

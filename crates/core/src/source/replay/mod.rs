@@ -25,7 +25,8 @@
 //! UTF-8) is counted in `kev_source_errors_total{source="replay",reason}` and logged
 //! with its line; the replay goes on. Invalid UTF-8 is replaced with U+FFFD and the
 //! event kept. A structural JSON error in a pretty-printed stream skips to the next
-//! line that starts a value in column 0; when there is none the source ends with a
+//! line that starts a value in column 0, or inside a List to the next item at the
+//! broken item's indentation; when there is none the source ends with a
 //! [`SourceError`] naming the file and line.
 //!
 //! ```no_run
@@ -45,6 +46,7 @@ mod item;
 mod worker;
 mod yaml;
 
+use std::collections::VecDeque;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -56,15 +58,17 @@ pub use worker::{ReplayIssue, ReplayStats};
 use crate::source::{EventSource, SourceError, SourceItem};
 use crate::store::Checkpoint;
 
-/// Items parsed ahead of the pipeline.
-const CHANNEL_CAPACITY: usize = 1024;
+/// Batches parsed ahead of the pipeline (each up to 256 items).
+const CHANNEL_CAPACITY: usize = 4;
 
 /// Replays Events from a file or stdin; see the module docs for formats and checkpoints.
 pub struct ReplaySource {
     id: String,
     name: String,
     input: Option<Box<dyn Read + Send>>,
-    rx: Option<mpsc::Receiver<Result<SourceItem, SourceError>>>,
+    rx: Option<mpsc::Receiver<worker::Batch>>,
+    /// The rest of the last batch received.
+    pending: VecDeque<Result<SourceItem, SourceError>>,
     stats: Arc<worker::Stats>,
 }
 
@@ -113,6 +117,7 @@ impl ReplaySource {
             name,
             input: Some(Box::new(reader)),
             rx: None,
+            pending: VecDeque::new(),
             stats: Arc::default(),
         }
     }
@@ -157,30 +162,30 @@ impl EventSource for ReplaySource {
             .take()
             .ok_or_else(|| SourceError::Other(format!("{} was already started", self.id)))?;
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
-        let emitter = worker::Emitter::new(
-            self.name.clone(),
-            self.id.clone(),
-            skip,
-            tx,
-            Arc::clone(&self.stats),
-        );
+        let (name, id, stats) = (self.name.clone(), self.id.clone(), Arc::clone(&self.stats));
         // A plain thread, not spawn_blocking: a read of stdin may block forever and must
         // not keep the runtime from shutting down.
         std::thread::Builder::new()
             .name("kev-replay".into())
-            .spawn(move || worker::run(input, emitter))
+            .spawn(move || worker::run(input, worker::Emitter::new(name, id, skip, tx, stats)))
             .map_err(|e| SourceError::Other(format!("cannot start the replay thread: {e}")))?;
         self.rx = Some(rx);
         Ok(())
     }
 
     async fn next(&mut self) -> Option<Result<SourceItem, SourceError>> {
-        match &mut self.rx {
-            Some(rx) => rx.recv().await,
-            None => Some(Err(SourceError::Other(format!(
-                "{}: next() called before start()",
-                self.id
-            )))),
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                return Some(item);
+            }
+            let Some(rx) = &mut self.rx else {
+                return Some(Err(SourceError::Other(format!(
+                    "{}: next() called before start()",
+                    self.id
+                ))));
+            };
+            // Cancel-safe: a batch is either still in the channel or in `pending`.
+            self.pending.extend(rx.recv().await?);
         }
     }
 }

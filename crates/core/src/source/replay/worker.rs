@@ -1,8 +1,11 @@
 //! The replay worker: a plain thread that detects the format, frames and parses items
 //! and sends them to the async side, so a blocking read of stdin never holds a runtime
-//! thread.
+//! thread. Items travel in batches (one wake-up per batch, not per event); a batch is
+//! sent when it is full and before every read, so nothing waits while input is slow.
 
+use std::cell::RefCell;
 use std::io::{BufReader, Cursor, Read};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -68,15 +71,63 @@ impl Stats {
 /// The receiver is gone: the pipeline stopped reading.
 struct Closed;
 
-pub(crate) type Sender = mpsc::Sender<Result<SourceItem, SourceError>>;
+/// Items sent together.
+pub(crate) type Batch = Vec<Result<SourceItem, SourceError>>;
+pub(crate) type Sender = mpsc::Sender<Batch>;
+
+/// Items per batch at most.
+const BATCH_ITEMS: usize = 256;
+
+/// The batch being filled, shared by the emitter and the reader that flushes it.
+struct Outbox {
+    tx: Sender,
+    batch: RefCell<Batch>,
+}
+
+impl Outbox {
+    fn push(&self, item: Result<SourceItem, SourceError>) -> Result<(), Closed> {
+        let full = {
+            let mut batch = self.batch.borrow_mut();
+            batch.push(item);
+            batch.len() >= BATCH_ITEMS
+        };
+        if full { self.flush() } else { Ok(()) }
+    }
+
+    fn flush(&self) -> Result<(), Closed> {
+        let batch = std::mem::take(&mut *self.batch.borrow_mut());
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.tx.blocking_send(batch).map_err(|_| Closed)
+    }
+}
+
+/// Sends what is parsed before each read, which may block (stdin).
+struct FlushBeforeRead<R> {
+    inner: R,
+    outbox: Rc<Outbox>,
+}
+
+impl<R: Read> Read for FlushBeforeRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.outbox.flush().map_err(|Closed| {
+            std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the pipeline stopped reading",
+            )
+        })?;
+        self.inner.read(buf)
+    }
+}
 
 /// Numbers items, skips those before the checkpoint, sends the rest, counts problems.
 pub(crate) struct Emitter {
     pub name: String,
     pub id: String,
     pub skip: u64,
-    pub tx: Sender,
     pub stats: Arc<Stats>,
+    outbox: Rc<Outbox>,
     position: u64,
     last_checkpoint: u64,
 }
@@ -87,8 +138,11 @@ impl Emitter {
             name,
             id,
             skip,
-            tx,
             stats,
+            outbox: Rc::new(Outbox {
+                tx,
+                batch: RefCell::new(Vec::with_capacity(BATCH_ITEMS)),
+            }),
             position: 0,
             last_checkpoint: skip,
         }
@@ -113,7 +167,7 @@ impl Emitter {
     }
 
     fn send(&self, item: Result<SourceItem, SourceError>) -> Result<(), Closed> {
-        self.tx.blocking_send(item).map_err(|_| Closed)
+        self.outbox.push(item)
     }
 
     fn error(&self, line: usize, reason: &'static str, detail: String) {
@@ -189,11 +243,17 @@ impl Emitter {
 }
 
 /// Runs the whole replay of `input`; returns when it ended or nobody listens.
-pub(crate) fn run(mut input: Box<dyn Read + Send>, mut out: Emitter) {
-    let _ = replay(&mut input, &mut out);
+pub(crate) fn run(input: Box<dyn Read + Send>, mut out: Emitter) {
+    let mut input = FlushBeforeRead {
+        inner: input,
+        outbox: Rc::clone(&out.outbox),
+    };
+    if replay(&mut input, &mut out).is_ok() {
+        let _ = out.outbox.flush();
+    }
 }
 
-fn replay(input: &mut Box<dyn Read + Send>, out: &mut Emitter) -> Result<(), Closed> {
+fn replay<R: Read>(input: &mut R, out: &mut Emitter) -> Result<(), Closed> {
     let (format, prefix) = match detect(input) {
         Ok(found) => found,
         Err(e) => {
