@@ -163,3 +163,34 @@ fn read_only_open_of_a_missing_store_creates_nothing() {
     assert!(matches!(err, StoreError::Io { .. }), "{err:?}");
     assert!(!missing.exists());
 }
+
+/// What `kev query` meets while `kev run` writes: another process holds the file, so
+/// neither a read-only nor a read-write open gets in.
+#[test]
+fn a_writer_in_another_process_locks_out_readers() {
+    use std::io::BufRead;
+    let d = tempfile::tempdir().unwrap();
+    let mut writer = std::process::Command::new(env!("CARGO_BIN_EXE_kev-redb-crash-writer"))
+        .arg(d.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(writer.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    let read_only = RedbStore::open(d.path(), RedbOptions::read_only());
+    let read_write = RedbStore::open(d.path(), RedbOptions::default());
+    writer.kill().unwrap();
+    writer.wait().unwrap();
+    assert!(
+        matches!(read_only, Err(StoreError::Locked { .. })),
+        "{read_only:?}"
+    );
+    assert!(
+        matches!(read_write, Err(StoreError::Locked { .. })),
+        "{read_write:?}"
+    );
+    RedbStore::open(d.path(), RedbOptions::default()).unwrap();
+}

@@ -141,3 +141,27 @@ fn truncated_data_file_is_refused_or_consistent() {
     }
     eprintln!("{outcomes:#?}");
 }
+
+/// What `kev query` meets while `kev run` writes: another process holds the database.
+#[test]
+fn a_writer_in_another_process_locks_out_readers() {
+    use std::io::BufRead;
+    let d = tempfile::tempdir().unwrap();
+    let mut writer = std::process::Command::new(env!("CARGO_BIN_EXE_kev-sled-crash-writer"))
+        .arg(d.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(writer.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    let second = SledStore::open(d.path(), SledOptions::default());
+    writer.kill().unwrap();
+    writer.wait().unwrap();
+    assert!(
+        matches!(second, Err(StoreError::Locked { .. })),
+        "{second:?}"
+    );
+}
