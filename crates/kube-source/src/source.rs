@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use crate::config::{Api as ApiKind, KubeSourceConfig};
 use crate::error::KubeSourceError;
 use crate::health::SourceHealth;
-use crate::watch_loop::{StreamMsg, WatchLoop, WatchSpec, WatchedEvent};
+use crate::watch_loop::{Item, StreamMsg, WatchLoop, WatchSpec, WatchedEvent};
 
 /// The checkpoint id under which the store keeps this source's position.
 pub const SOURCE_ID: &str = "kube";
@@ -40,6 +40,8 @@ pub struct KubeSource {
     positions: Vec<Option<String>>,
     health: SourceHealth,
     rx: Option<mpsc::Receiver<StreamMsg>>,
+    /// The batch being handed out: its watch and the items left.
+    current: Option<(usize, std::vec::IntoIter<Item>)>,
     tasks: JoinSet<()>,
     unsaved: usize,
     moved: bool,
@@ -106,6 +108,7 @@ impl KubeSource {
             keys,
             health,
             rx: None,
+            current: None,
             tasks: JoinSet::new(),
             unsaved: 0,
             moved: false,
@@ -198,19 +201,28 @@ impl EventSource for KubeSource {
     }
 
     async fn next(&mut self) -> Option<Result<SourceItem, SourceError>> {
-        let Some(rx) = self.rx.as_mut() else {
-            return Some(Err(SourceError::Other(
-                "kube source: next() called before start()".into(),
-            )));
-        };
         loop {
-            let msg = rx.recv().await?;
-            let idle = rx.is_empty();
-            if let Some(rv) = msg.rv {
-                self.positions[msg.stream] = Some(rv);
+            let Some((stream, items)) = self.current.as_mut() else {
+                let Some(rx) = self.rx.as_mut() else {
+                    return Some(Err(SourceError::Other(
+                        "kube source: next() called before start()".into(),
+                    )));
+                };
+                let batch = rx.recv().await?;
+                self.current = Some((batch.stream, batch.items.into_iter()));
+                continue;
+            };
+            let stream = *stream;
+            let Some(item) = items.next() else {
+                self.current = None;
+                continue;
+            };
+            let idle = items.len() == 0 && self.rx.as_ref().is_none_or(mpsc::Receiver::is_empty);
+            if let Some(rv) = item.rv {
+                self.positions[stream] = Some(rv);
                 self.moved = true;
             }
-            match msg.event {
+            match item.event {
                 Some(event) => {
                     self.unsaved += 1;
                     let checkpoint = (self.moved && (idle || self.unsaved >= CHECKPOINT_EVERY))
@@ -221,7 +233,7 @@ impl EventSource for KubeSource {
                         });
                     return Some(Ok(SourceItem::Event {
                         raw: RawEvent::Kube(event),
-                        location: self.locations[msg.stream].clone(),
+                        location: self.locations[stream].clone(),
                         checkpoint,
                     }));
                 }
