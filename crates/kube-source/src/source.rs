@@ -21,6 +21,9 @@ pub const SOURCE_ID: &str = "kube";
 /// is also attached whenever the watches have nothing more queued).
 const CHECKPOINT_EVERY: usize = 256;
 
+/// Capacity, in batches, of the channel from the watch tasks to [`KubeSource::next`].
+const BATCHES_IN_FLIGHT: usize = 4;
+
 /// Watches Kubernetes Events: one resumable list+watch per API group and namespace
 /// scope, merged into one stream; its checkpoint holds every watch's resourceVersion.
 ///
@@ -180,7 +183,9 @@ impl EventSource for KubeSource {
                 None => tracing::info!(watch = %key, "no checkpoint; starting with a list"),
             }
         }
-        let (tx, rx) = mpsc::channel(1024);
+        // Batches of up to 512 items: a few in flight keep the watches busy while the
+        // pipeline works, and bound the memory a slow store can make them fill.
+        let (tx, rx) = mpsc::channel(BATCHES_IN_FLIGHT);
         for spec in self.specs.clone() {
             match spec.api {
                 ApiKind::Core => self.spawn::<CoreEvent>(spec, tx.clone()),
