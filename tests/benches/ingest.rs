@@ -43,11 +43,17 @@ fn main() {
 }
 
 fn events() -> u64 {
-    std::env::var("KEV_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000)
+    std::env::var("KEV_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// An Event whose core/v1 JSON is about 760 bytes.
@@ -56,7 +62,7 @@ fn sized_event(i: u64) -> serde_json::Value {
     let mut e = core_event(&ns, &format!("web-{i:08}.17a2b3c4d5e6f7a8"), "BackOff");
     e["message"] = serde_json::Value::from(format!(
         "Back-off restarting failed container app in pod web-{i:08} (attempt {i}); {}",
-        "x".repeat(180)
+        "x".repeat(62)
     ));
     e
 }
@@ -78,12 +84,20 @@ fn server_role() {
             let ns = format!("bench-{}", i % 50);
             server.create(&ns, sized_event(i)).unwrap();
         }
-        let size = server.get("bench-1", "web-00000001.17a2b3c4d5e6f7a8").unwrap().core_bytes.len();
+        let size = server
+            .get("bench-1", "web-00000001.17a2b3c4d5e6f7a8")
+            .unwrap()
+            .core_bytes
+            .len();
         println!("READY {} {size}", server.url());
         // Serve until the parent closes stdin.
         tokio::task::spawn_blocking(|| {
             let mut line = String::new();
-            while std::io::stdin().read_line(&mut line).map(|n| n > 0).unwrap_or(false) {}
+            while std::io::stdin()
+                .read_line(&mut line)
+                .map(|n| n > 0)
+                .unwrap_or(false)
+            {}
         })
         .await
         .unwrap();
@@ -129,17 +143,54 @@ fn client_role() {
             "kev-list" | "kev-watch" => {
                 let store = Arc::new(MemoryStore::new());
                 if mode == "kev-watch" {
-                    let cp = Checkpoint { source: "kube".into(), position: r#"{"core":"1"}"#.into() };
+                    let cp = Checkpoint {
+                        source: "kube".into(),
+                        position: r#"{"core":"1"}"#.into(),
+                    };
                     store.append(&[], Some(&cp)).unwrap();
                 }
-                let config = KubeSourceConfig { stall_timeout: Duration::from_secs(60), ..KubeSourceConfig::default() };
+                let config = KubeSourceConfig {
+                    stall_timeout: Duration::from_secs(60),
+                    ..KubeSourceConfig::default()
+                };
                 let source = KubeSource::with_client(client, config).unwrap();
-                let pipeline = Pipeline::new(Box::new(source), Arc::new(SimpleNormalizer), Arc::clone(&store) as Arc<dyn Store>);
+                let pipeline = Pipeline::new(
+                    Box::new(source),
+                    Arc::new(SimpleNormalizer),
+                    Arc::clone(&store) as Arc<dyn Store>,
+                );
                 // The marker event is listed too in the list run.
                 let want = if mode == "kev-list" { n + 1 } else { n };
                 tokio::spawn(pipeline.run(CancellationToken::new()));
                 while store.last_seq().unwrap() < want {
                     tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+            // The source alone, driven by hand: what the watch costs without the pipeline.
+            "source-list" | "source-watch" => {
+                use kev_core::{EventSource, SourceItem};
+                let config = KubeSourceConfig {
+                    stall_timeout: Duration::from_secs(60),
+                    ..KubeSourceConfig::default()
+                };
+                let mut source = KubeSource::with_client(client, config).unwrap();
+                let (cp, want) = if mode == "source-watch" {
+                    (
+                        Some(Checkpoint {
+                            source: "kube".into(),
+                            position: r#"{"core":"1"}"#.into(),
+                        }),
+                        n,
+                    )
+                } else {
+                    (None, n + 1)
+                };
+                source.start(cp).await.unwrap();
+                let mut count = 0;
+                while count < want {
+                    if let SourceItem::Event { .. } = source.next().await.unwrap().unwrap() {
+                        count += 1;
+                    }
                 }
             }
             "bare-list" => {
@@ -156,7 +207,10 @@ fn client_role() {
             }
             "bare-watch" => {
                 let api: Api<CoreEvent> = Api::all(client);
-                let stream = api.watch(&WatchParams::default().timeout(290), "1").await.unwrap();
+                let stream = api
+                    .watch(&WatchParams::default().timeout(290), "1")
+                    .await
+                    .unwrap();
                 futures::pin_mut!(stream);
                 let mut count = 0;
                 while count < n {
@@ -167,7 +221,12 @@ fn client_role() {
             }
             other => panic!("unknown mode {other}"),
         }
-        Measured { events: n, secs: t0.elapsed().as_secs_f64(), cpu_secs: cpu_secs() - cpu0, peak_rss_kb: peak_rss_kb() }
+        Measured {
+            events: n,
+            secs: t0.elapsed().as_secs_f64(),
+            cpu_secs: cpu_secs() - cpu0,
+            peak_rss_kb: peak_rss_kb(),
+        }
     });
     println!("{}", serde_json::to_string(&measured).unwrap());
     std::process::exit(0);
@@ -183,7 +242,11 @@ struct LagStore {
 }
 
 impl Store for LagStore {
-    fn append(&self, batch: &[Event], checkpoint: Option<&Checkpoint>) -> Result<AppendOutcome, StoreError> {
+    fn append(
+        &self,
+        batch: &[Event],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<AppendOutcome, StoreError> {
         let now = jiff::Timestamp::now();
         let mut lags = self.lags.lock().unwrap();
         for e in batch {
@@ -194,19 +257,54 @@ impl Store for LagStore {
         drop(lags);
         self.inner.append(batch, checkpoint)
     }
-    fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, StoreError> { self.inner.checkpoint(source) }
-    fn read_log(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> { self.inner.read_log(from, limit) }
-    fn last_seq(&self) -> Result<u64, StoreError> { self.inner.last_seq() }
-    fn cursor(&self, route: &str) -> Result<u64, StoreError> { self.inner.cursor(route) }
-    fn commit_cursor(&self, route: &str, seq: u64) -> Result<(), StoreError> { self.inner.commit_cursor(route, seq) }
-    fn cursors(&self) -> Result<Vec<(String, u64)>, StoreError> { self.inner.cursors() }
-    fn query(&self, query: &Query) -> Result<Vec<StoredEvent>, StoreError> { self.inner.query(query) }
-    fn compact(&self, r: &Retention, now: jiff::Timestamp, max: u64) -> Result<CompactOutcome, StoreError> { self.inner.compact(r, now, max) }
-    fn stats(&self) -> Result<StoreStats, StoreError> { self.inner.stats() }
-    fn dead_letter(&self, l: &DeadLetter) -> Result<(), StoreError> { self.inner.dead_letter(l) }
-    fn dead_letters(&self, route: Option<&str>, limit: usize) -> Result<Vec<DeadLetter>, StoreError> { self.inner.dead_letters(route, limit) }
-    fn get_state(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> { self.inner.get_state(ns, key) }
-    fn put_state(&self, ns: &str, key: &str, value: &[u8]) -> Result<(), StoreError> { self.inner.put_state(ns, key, value) }
+    fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, StoreError> {
+        self.inner.checkpoint(source)
+    }
+    fn read_log(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.inner.read_log(from, limit)
+    }
+    fn last_seq(&self) -> Result<u64, StoreError> {
+        self.inner.last_seq()
+    }
+    fn cursor(&self, route: &str) -> Result<u64, StoreError> {
+        self.inner.cursor(route)
+    }
+    fn commit_cursor(&self, route: &str, seq: u64) -> Result<(), StoreError> {
+        self.inner.commit_cursor(route, seq)
+    }
+    fn cursors(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        self.inner.cursors()
+    }
+    fn query(&self, query: &Query) -> Result<Vec<StoredEvent>, StoreError> {
+        self.inner.query(query)
+    }
+    fn compact(
+        &self,
+        r: &Retention,
+        now: jiff::Timestamp,
+        max: u64,
+    ) -> Result<CompactOutcome, StoreError> {
+        self.inner.compact(r, now, max)
+    }
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        self.inner.stats()
+    }
+    fn dead_letter(&self, l: &DeadLetter) -> Result<(), StoreError> {
+        self.inner.dead_letter(l)
+    }
+    fn dead_letters(
+        &self,
+        route: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        self.inner.dead_letters(route, limit)
+    }
+    fn get_state(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get_state(ns, key)
+    }
+    fn put_state(&self, ns: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.inner.put_state(ns, key, value)
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -219,14 +317,31 @@ struct Lag {
 }
 
 fn lag_role() {
-    let delay = Duration::from_millis(std::env::var("KEV_BENCH_BATCH_DELAY_MS").unwrap().parse().unwrap());
+    let delay = Duration::from_millis(
+        std::env::var("KEV_BENCH_BATCH_DELAY_MS")
+            .unwrap()
+            .parse()
+            .unwrap(),
+    );
     let lag = runtime().block_on(async move {
-        let server = FakeApiServer::start_with(FakeConfig { record_served: false, ..FakeConfig::default() }).await.unwrap();
+        let server = FakeApiServer::start_with(FakeConfig {
+            record_served: false,
+            ..FakeConfig::default()
+        })
+        .await
+        .unwrap();
         let store = Arc::new(LagStore::default());
         let source = KubeSource::with_client(server.client(), KubeSourceConfig::default()).unwrap();
         let health = source.health();
-        let pipeline = Pipeline::new(Box::new(source), Arc::new(SimpleNormalizer), Arc::clone(&store) as Arc<dyn Store>)
-            .config(PipelineConfig { batch_max_delay: delay, ..PipelineConfig::default() });
+        let pipeline = Pipeline::new(
+            Box::new(source),
+            Arc::new(SimpleNormalizer),
+            Arc::clone(&store) as Arc<dyn Store>,
+        )
+        .config(PipelineConfig {
+            batch_max_delay: delay,
+            ..PipelineConfig::default()
+        });
         tokio::spawn(pipeline.run(CancellationToken::new()));
         while !health.is_ready() {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -245,7 +360,13 @@ fn lag_role() {
         let mut lags = store.lags.lock().unwrap().clone();
         lags.sort_by(f64::total_cmp);
         let pct = |p: f64| lags[((lags.len() as f64 - 1.0) * p).round() as usize] * 1000.0;
-        Lag { batch_delay_ms: delay.as_millis() as u64, events: lags.len(), p50_ms: pct(0.5), p99_ms: pct(0.99), max_ms: pct(1.0) }
+        Lag {
+            batch_delay_ms: delay.as_millis() as u64,
+            events: lags.len(),
+            p50_ms: pct(0.5),
+            p99_ms: pct(0.99),
+            max_ms: pct(1.0),
+        }
     });
     println!("{}", serde_json::to_string(&lag).unwrap());
     std::process::exit(0);
@@ -258,13 +379,22 @@ fn child(envs: &[(&str, String)]) -> Child {
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap()
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
 }
 
 fn last_line(child: Child) -> String {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "bench child failed");
-    String::from_utf8(out.stdout).unwrap().lines().last().unwrap_or_default().to_owned()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn median(mut v: Vec<Measured>) -> Measured {
@@ -274,46 +404,98 @@ fn median(mut v: Vec<Measured>) -> Measured {
 
 fn orchestrate() {
     let n = events();
-    let runs: usize = std::env::var("KEV_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let runs: usize = std::env::var("KEV_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     eprintln!("ingest bench: preloading {n} events into the fake API server…");
     let mut server = child(&[(ROLE, "server".into())]);
     let mut ready = String::new();
-    BufReader::new(server.stdout.as_mut().unwrap()).read_line(&mut ready).unwrap();
+    BufReader::new(server.stdout.as_mut().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
     let mut parts = ready.split_whitespace().skip(1);
     let url = parts.next().unwrap().to_owned();
     let size: usize = parts.next().unwrap().parse().unwrap();
 
-    let modes = ["bare-list", "kev-list", "bare-watch", "kev-watch"];
+    let modes = [
+        "bare-list",
+        "source-list",
+        "kev-list",
+        "bare-watch",
+        "source-watch",
+        "kev-watch",
+    ];
     let mut results: Vec<(&str, Vec<Measured>)> = modes.iter().map(|m| (*m, Vec::new())).collect();
     for run in 0..runs {
         for (mode, out) in &mut results {
-            let line = last_line(child(&[(ROLE, "client".into()), ("KEV_BENCH_MODE", (*mode).into()), ("KEV_BENCH_URL", url.clone())]));
+            let line = last_line(child(&[
+                (ROLE, "client".into()),
+                ("KEV_BENCH_MODE", (*mode).into()),
+                ("KEV_BENCH_URL", url.clone()),
+            ]));
             let m: Measured = serde_json::from_str(&line).unwrap();
-            eprintln!("  run {run} {mode}: {:.0} events/s", m.events as f64 / m.secs);
+            eprintln!(
+                "  run {run} {mode}: {:.0} events/s",
+                m.events as f64 / m.secs
+            );
             out.push(m);
         }
     }
     drop(server.stdin.take());
     let _ = server.wait();
 
-    println!("\ningest of {n} core/v1 Events (~{size} bytes each) from the fake API server over loopback, median of {runs}");
-    println!("{:<12} {:>12} {:>10} {:>16} {:>14}", "client", "events/s", "secs", "CPU s/100k ev", "peak RSS MiB");
+    println!(
+        "\ningest of {n} core/v1 Events (~{size} bytes each) from the fake API server over loopback, median of {runs}"
+    );
+    println!(
+        "{:<12} {:>12} {:>10} {:>16} {:>14}",
+        "client", "events/s", "secs", "CPU s/100k ev", "peak RSS MiB"
+    );
     let mut rate = std::collections::HashMap::new();
     for (mode, v) in results {
         let m = median(v);
         let r = m.events as f64 / m.secs;
         rate.insert(mode, r);
-        println!("{mode:<12} {r:>12.0} {:>10.3} {:>16.3} {:>14.1}", m.secs, m.cpu_secs * 100_000.0 / m.events as f64, m.peak_rss_kb as f64 / 1024.0);
+        println!(
+            "{mode:<12} {r:>12.0} {:>10.3} {:>16.3} {:>14.1}",
+            m.secs,
+            m.cpu_secs * 100_000.0 / m.events as f64,
+            m.peak_rss_kb as f64 / 1024.0
+        );
     }
-    println!("kev / bare, list+watch (bare: kube-runtime watcher): {:.2}", rate["kev-list"] / rate["bare-list"]);
-    println!("kev / bare, watch only (bare: Api::watch counting):  {:.2}", rate["kev-watch"] / rate["bare-watch"]);
+    println!(
+        "kev / bare, list+watch (bare: kube-runtime watcher): {:.2}",
+        rate["kev-list"] / rate["bare-list"]
+    );
+    println!(
+        "kev / bare, watch only (bare: Api::watch counting):  {:.2}",
+        rate["kev-watch"] / rate["bare-watch"]
+    );
+    println!(
+        "source alone / bare: list+watch {:.2}, watch only {:.2}",
+        rate["source-list"] / rate["bare-list"],
+        rate["source-watch"] / rate["bare-watch"]
+    );
 
     println!("\nlag from creation at the fake server to stored, 5 000 events at 1 000 events/s");
-    println!("{:<22} {:>8} {:>8} {:>8}", "pipeline batch delay", "p50 ms", "p99 ms", "max ms");
+    println!(
+        "{:<22} {:>8} {:>8} {:>8}",
+        "pipeline batch delay", "p50 ms", "p99 ms", "max ms"
+    );
     for delay in ["50", "5"] {
-        let line = last_line(child(&[(ROLE, "lag".into()), ("KEV_BENCH_BATCH_DELAY_MS", delay.into())]));
+        let line = last_line(child(&[
+            (ROLE, "lag".into()),
+            ("KEV_BENCH_BATCH_DELAY_MS", delay.into()),
+        ]));
         let l: Lag = serde_json::from_str(&line).unwrap();
-        println!("{:<22} {:>8.2} {:>8.2} {:>8.2}", format!("{} ms", l.batch_delay_ms), l.p50_ms, l.p99_ms, l.max_ms);
+        println!(
+            "{:<22} {:>8.2} {:>8.2} {:>8.2}",
+            format!("{} ms", l.batch_delay_ms),
+            l.p50_ms,
+            l.p99_ms,
+            l.max_ms
+        );
     }
     let _ = std::io::stdout().flush();
 }

@@ -39,3 +39,27 @@ pub async fn build_client(config: &KubeSourceConfig) -> Result<kube::Client, Kub
     tracing::info!(cluster_url = %c.cluster_url, context = ?config.context, "using kubeconfig");
     kube::Client::try_from(c).map_err(KubeSourceError::Client)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_kubeconfig_file_is_named_in_the_error() {
+        let config = KubeSourceConfig {
+            kubeconfig: Some("/nonexistent/kev/kubeconfig".into()),
+            ..KubeSourceConfig::default()
+        };
+        let err = build_client(&config).await.err().unwrap().to_string();
+        assert!(err.contains("/nonexistent/kev/kubeconfig"), "{err}");
+    }
+
+    #[test]
+    fn the_no_cluster_message_says_what_to_do() {
+        let msg = KubeSourceError::NoCluster.to_string();
+        assert!(
+            msg.starts_with("no Kubernetes cluster configured: set KUBECONFIG or run in a pod")
+        );
+        assert!(msg.contains("kev run --source replay:"));
+    }
+}

@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use crate::config::{Api as ApiKind, KubeSourceConfig};
 use crate::error::KubeSourceError;
 use crate::health::SourceHealth;
-use crate::watch_loop::{StreamMsg, WatchLoop, WatchSpec, WatchedEvent};
+use crate::watch_loop::{Item, StreamMsg, WatchLoop, WatchSpec, WatchedEvent};
 
 /// The checkpoint id under which the store keeps this source's position.
 pub const SOURCE_ID: &str = "kube";
@@ -20,6 +20,9 @@ pub const SOURCE_ID: &str = "kube";
 /// Events at most between two checkpoints attached to emitted events (a checkpoint
 /// is also attached whenever the watches have nothing more queued).
 const CHECKPOINT_EVERY: usize = 256;
+
+/// Capacity, in batches, of the channel from the watch tasks to [`KubeSource::next`].
+const BATCHES_IN_FLIGHT: usize = 4;
 
 /// Watches Kubernetes Events: one resumable list+watch per API group and namespace
 /// scope, merged into one stream; its checkpoint holds every watch's resourceVersion.
@@ -40,6 +43,8 @@ pub struct KubeSource {
     positions: Vec<Option<String>>,
     health: SourceHealth,
     rx: Option<mpsc::Receiver<StreamMsg>>,
+    /// The batch being handed out: its watch and the items left.
+    current: Option<(usize, std::vec::IntoIter<Item>)>,
     tasks: JoinSet<()>,
     unsaved: usize,
     moved: bool,
@@ -106,6 +111,7 @@ impl KubeSource {
             keys,
             health,
             rx: None,
+            current: None,
             tasks: JoinSet::new(),
             unsaved: 0,
             moved: false,
@@ -177,7 +183,9 @@ impl EventSource for KubeSource {
                 None => tracing::info!(watch = %key, "no checkpoint; starting with a list"),
             }
         }
-        let (tx, rx) = mpsc::channel(1024);
+        // Batches of up to 512 items: a few in flight keep the watches busy while the
+        // pipeline works, and bound the memory a slow store can make them fill.
+        let (tx, rx) = mpsc::channel(BATCHES_IN_FLIGHT);
         for spec in self.specs.clone() {
             match spec.api {
                 ApiKind::Core => self.spawn::<CoreEvent>(spec, tx.clone()),
@@ -198,19 +206,28 @@ impl EventSource for KubeSource {
     }
 
     async fn next(&mut self) -> Option<Result<SourceItem, SourceError>> {
-        let Some(rx) = self.rx.as_mut() else {
-            return Some(Err(SourceError::Other(
-                "kube source: next() called before start()".into(),
-            )));
-        };
         loop {
-            let msg = rx.recv().await?;
-            let idle = rx.is_empty();
-            if let Some(rv) = msg.rv {
-                self.positions[msg.stream] = Some(rv);
+            let Some((stream, items)) = self.current.as_mut() else {
+                let Some(rx) = self.rx.as_mut() else {
+                    return Some(Err(SourceError::Other(
+                        "kube source: next() called before start()".into(),
+                    )));
+                };
+                let batch = rx.recv().await?;
+                self.current = Some((batch.stream, batch.items.into_iter()));
+                continue;
+            };
+            let stream = *stream;
+            let Some(item) = items.next() else {
+                self.current = None;
+                continue;
+            };
+            let idle = items.len() == 0 && self.rx.as_ref().is_none_or(mpsc::Receiver::is_empty);
+            if let Some(rv) = item.rv {
+                self.positions[stream] = Some(rv);
                 self.moved = true;
             }
-            match msg.event {
+            match item.event {
                 Some(event) => {
                     self.unsaved += 1;
                     let checkpoint = (self.moved && (idle || self.unsaved >= CHECKPOINT_EVERY))
@@ -221,7 +238,7 @@ impl EventSource for KubeSource {
                         });
                     return Some(Ok(SourceItem::Event {
                         raw: RawEvent::Kube(event),
-                        location: self.locations[msg.stream].clone(),
+                        location: self.locations[stream].clone(),
                         checkpoint,
                     }));
                 }

@@ -8,7 +8,7 @@
 
 use std::fmt::Debug;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use k8s_openapi::serde::de::DeserializeOwned;
 use kev_core::KubeEvent;
 use kev_core::metrics as m;
@@ -20,15 +20,26 @@ use tokio::sync::mpsc;
 use crate::config::{Api as ApiKind, KubeSourceConfig};
 use crate::health::SourceHealth;
 
-/// What a watch task sends to the source.
+/// What a watch task sends to the source: the items one read of the connection made
+/// ready (one list page, or the watch events of one chunk), so the channel and task
+/// wake-ups are paid per batch, not per event.
 #[derive(Debug)]
 pub(crate) struct StreamMsg {
     pub stream: usize,
+    pub items: Vec<Item>,
+}
+
+/// One item of a [`StreamMsg`].
+#[derive(Debug)]
+pub(crate) struct Item {
     /// An event to emit; `None`: only the position moved.
     pub event: Option<Box<KubeEvent>>,
-    /// The watch's position after this message; `None`: unchanged (items of a list).
+    /// The watch's position after this item; `None`: unchanged (items of a list).
     pub rv: Option<String>,
 }
+
+/// Watch events taken from the connection at most per batch.
+const BATCH: usize = 512;
 
 /// The k8s-openapi Event types the loop watches.
 pub(crate) trait WatchedEvent:
@@ -209,35 +220,53 @@ impl<K: WatchedEvent> WatchLoop<K> {
         loop {
             let page = self.api.list(&lp).await?;
             self.health.progress(self.spec.index);
-            let count = page.items.len() as u64;
-            for item in page.items {
-                if !self.emit(item, None, meters).await {
-                    return Ok(None);
-                }
+            listed += page.items.len() as u64;
+            let mut items: Vec<Item> = page
+                .items
+                .into_iter()
+                .map(|o| self.item(o, None, meters))
+                .collect();
+            let next = page.metadata.continue_.filter(|c| !c.is_empty());
+            let done_rv = next
+                .is_none()
+                .then(|| page.metadata.resource_version.unwrap_or_default());
+            if let Some(rv) = &done_rv {
+                items.push(Item {
+                    event: None,
+                    rv: Some(rv.clone()),
+                });
             }
-            listed += count;
-            match page.metadata.continue_.filter(|c| !c.is_empty()) {
-                Some(token) => lp.continue_token = Some(token),
-                None => {
-                    let rv = page.metadata.resource_version.unwrap_or_default();
+            if !self.send(items).await {
+                return Ok(None);
+            }
+            match (next, done_rv) {
+                (Some(token), _) => lp.continue_token = Some(token),
+                (None, rv) => {
+                    let rv = rv.unwrap_or_default();
                     tracing::info!(watch = %self.spec.key, items = listed, resource_version = %rv, "listed");
                     self.health.synced(self.spec.index);
-                    let sent = self
-                        .tx
-                        .send(StreamMsg {
-                            stream: self.spec.index,
-                            event: None,
-                            rv: Some(rv.clone()),
-                        })
-                        .await;
-                    return Ok(sent.is_ok().then_some(rv));
+                    return Ok(Some(rv));
                 }
             }
         }
     }
 
-    /// Sends one object on; `false` when the source is gone.
-    async fn emit(&self, object: K, rv: Option<String>, meters: &Meters) -> bool {
+    /// Sends a batch on; `false` when the source is gone.
+    async fn send(&self, items: Vec<Item>) -> bool {
+        if items.is_empty() {
+            return true;
+        }
+        self.tx
+            .send(StreamMsg {
+                stream: self.spec.index,
+                items,
+            })
+            .await
+            .is_ok()
+    }
+
+    /// The item for one object: the event, or only the position when it is oversized.
+    fn item(&self, object: K, rv: Option<String>, meters: &Meters) -> Item {
         if object.message_len() > self.config.max_message_bytes {
             skipped("oversized");
             self.health.count_skipped();
@@ -247,30 +276,17 @@ impl<K: WatchedEvent> WatchLoop<K> {
                 limit = self.config.max_message_bytes,
                 "skipping an Event whose message is larger than max_message_bytes"
             );
-            return self
-                .tx
-                .send(StreamMsg {
-                    stream: self.spec.index,
-                    event: None,
-                    rv,
-                })
-                .await
-                .is_ok();
+            return Item { event: None, rv };
         }
         if let Some(t) = object.time() {
             let lag = jiff::Timestamp::now().duration_since(t).as_secs_f64();
             meters.lag.record(lag.max(0.0));
         }
         self.health.count_events(1);
-        let event = Some(Box::new(object.into_kube_event()));
-        self.tx
-            .send(StreamMsg {
-                stream: self.spec.index,
-                event,
-                rv,
-            })
-            .await
-            .is_ok()
+        Item {
+            event: Some(Box::new(object.into_kube_event())),
+            rv,
+        }
     }
 
     fn skip_undecodable(&self, error: &str) {
@@ -320,14 +336,14 @@ impl<K: WatchedEvent> WatchLoop<K> {
         meters: &Meters,
         backoff: &mut Backoff,
     ) -> Ended {
-        let mut stream = std::pin::pin!(stream.into_stream());
+        let mut stream = std::pin::pin!(stream.ready_chunks(BATCH));
         let mut delivered = false;
         loop {
             let next = tokio::select! {
                 next = tokio::time::timeout(self.config.stall_timeout, stream.next()) => next,
                 () = self.tx.closed() => return Ended::Closed,
             };
-            let item = match next {
+            let chunk = match next {
                 Err(_) => {
                     tracing::warn!(watch = %self.spec.key, timeout = ?self.config.stall_timeout, "watch stalled: no event nor bookmark; restarting it");
                     restart("stalled");
@@ -342,104 +358,126 @@ impl<K: WatchedEvent> WatchLoop<K> {
                         Ended::Failed
                     };
                 }
-                Ok(Some(item)) => item,
+                Ok(Some(chunk)) => chunk,
             };
-            let event = match item {
-                Ok(e) => e,
-                Err(kube::Error::SerdeError(e)) => {
-                    self.skip_undecodable(&e.to_string());
-                    continue;
-                }
-                // kube-client reads a line that is no `WatchEvent<K>` as a `Status` if it
-                // can, and every field of `Status` has a default: a Pod, or an Event
-                // missing a required field, comes out as a Status with code 0.
-                Err(kube::Error::Api(status)) if status.code == 0 => {
-                    self.skip_undecodable("not a valid Event");
-                    continue;
-                }
-                Err(kube::Error::Api(status)) if status.code == 410 => {
-                    tracing::info!(watch = %self.spec.key, message = %status.message, "watch position expired (410); relisting");
-                    return Ended::Expired;
-                }
-                Err(e) => {
-                    tracing::info!(watch = %self.spec.key, error = %e, "watch disconnected");
-                    if delivered {
-                        return Ended::Resume;
+            let mut items = Vec::with_capacity(chunk.len());
+            let mut end = None;
+            for item in chunk {
+                match self.handle(item, rv, meters, delivered) {
+                    Handled::Item(item) => items.push(item),
+                    Handled::Skip => {}
+                    Handled::End(e) => {
+                        end = Some(e);
+                        break;
                     }
-                    self.failure(&format!("watch broke: {e}"));
-                    return Ended::Failed;
                 }
-            };
-            if !delivered {
+                if !delivered && !items.is_empty() {
+                    delivered = true;
+                    backoff.reset();
+                }
+            }
+            if !delivered && end.is_none() {
+                // Bookmarks and skipped lines are progress too.
                 delivered = true;
                 backoff.reset();
             }
             self.health.progress(self.spec.index);
-            let was_added = matches!(event, WatchEvent::Added(_));
-            match event {
-                WatchEvent::Added(o) | WatchEvent::Modified(o) => {
-                    if was_added {
-                        meters.added.increment(1);
-                    } else {
-                        meters.modified.increment(1);
-                    }
-                    let new_rv = o.resource_version().map(str::to_owned);
-                    if new_rv.is_some() {
-                        rv.clone_from(&new_rv);
-                    }
-                    if !self.emit(o, new_rv, meters).await {
-                        return Ended::Closed;
-                    }
-                }
-                WatchEvent::Deleted(o) => {
-                    meters.deleted.increment(1);
-                    self.health.count_deleted();
-                    let new_rv = o.resource_version().map(str::to_owned);
-                    if new_rv.is_some() {
-                        rv.clone_from(&new_rv);
-                    }
-                    if self
-                        .tx
-                        .send(StreamMsg {
-                            stream: self.spec.index,
-                            event: None,
-                            rv: new_rv,
-                        })
-                        .await
-                        .is_err()
-                    {
-                        return Ended::Closed;
-                    }
-                }
-                WatchEvent::Bookmark(b) => {
-                    meters.bookmark.increment(1);
-                    self.health.count_bookmark();
-                    *rv = Some(b.metadata.resource_version.clone());
-                    if self
-                        .tx
-                        .send(StreamMsg {
-                            stream: self.spec.index,
-                            event: None,
-                            rv: Some(b.metadata.resource_version),
-                        })
-                        .await
-                        .is_err()
-                    {
-                        return Ended::Closed;
-                    }
-                }
-                WatchEvent::Error(status) if status.code == 410 => {
-                    tracing::info!(watch = %self.spec.key, message = %status.message, "watch position expired (410); relisting");
-                    return Ended::Expired;
-                }
-                WatchEvent::Error(status) => {
-                    self.failure(&format!(
-                        "watch ERROR event: {} ({} {})",
-                        status.message, status.code, status.reason
-                    ));
-                    return Ended::Failed;
-                }
+            if !self.send(items).await {
+                return Ended::Closed;
+            }
+            if let Some(end) = end {
+                return end;
             }
         }
     }
+
+    /// One watch event: an item to send, nothing, or the end of this watch.
+    fn handle(
+        &self,
+        item: kube::Result<WatchEvent<K>>,
+        rv: &mut Option<String>,
+        meters: &Meters,
+        delivered: bool,
+    ) -> Handled {
+        let event = match item {
+            Ok(e) => e,
+            Err(kube::Error::SerdeError(e)) => {
+                self.skip_undecodable(&e.to_string());
+                return Handled::Skip;
+            }
+            // kube-client reads a line that is no `WatchEvent<K>` as a `Status` if it
+            // can, and every field of `Status` has a default: a Pod, or an Event
+            // missing a required field, comes out as a Status with code 0.
+            Err(kube::Error::Api(status)) if status.code == 0 => {
+                self.skip_undecodable("not a valid Event");
+                return Handled::Skip;
+            }
+            Err(kube::Error::Api(status)) if status.code == 410 => {
+                tracing::info!(watch = %self.spec.key, message = %status.message, "watch position expired (410); relisting");
+                return Handled::End(Ended::Expired);
+            }
+            Err(e) => {
+                tracing::info!(watch = %self.spec.key, error = %e, "watch disconnected");
+                if delivered {
+                    return Handled::End(Ended::Resume);
+                }
+                self.failure(&format!("watch broke: {e}"));
+                return Handled::End(Ended::Failed);
+            }
+        };
+        let was_added = matches!(event, WatchEvent::Added(_));
+        match event {
+            WatchEvent::Added(o) | WatchEvent::Modified(o) => {
+                if was_added {
+                    meters.added.increment(1);
+                } else {
+                    meters.modified.increment(1);
+                }
+                let new_rv = o.resource_version().map(str::to_owned);
+                if new_rv.is_some() {
+                    rv.clone_from(&new_rv);
+                }
+                Handled::Item(self.item(o, new_rv, meters))
+            }
+            WatchEvent::Deleted(o) => {
+                meters.deleted.increment(1);
+                self.health.count_deleted();
+                let new_rv = o.resource_version().map(str::to_owned);
+                if new_rv.is_some() {
+                    rv.clone_from(&new_rv);
+                }
+                Handled::Item(Item {
+                    event: None,
+                    rv: new_rv,
+                })
+            }
+            WatchEvent::Bookmark(b) => {
+                meters.bookmark.increment(1);
+                self.health.count_bookmark();
+                *rv = Some(b.metadata.resource_version.clone());
+                Handled::Item(Item {
+                    event: None,
+                    rv: Some(b.metadata.resource_version),
+                })
+            }
+            WatchEvent::Error(status) if status.code == 410 => {
+                tracing::info!(watch = %self.spec.key, message = %status.message, "watch position expired (410); relisting");
+                Handled::End(Ended::Expired)
+            }
+            WatchEvent::Error(status) => {
+                self.failure(&format!(
+                    "watch ERROR event: {} ({} {})",
+                    status.message, status.code, status.reason
+                ));
+                Handled::End(Ended::Failed)
+            }
+        }
+    }
+}
+
+/// What [`WatchLoop::handle`] made of one watch event.
+enum Handled {
+    Item(Item),
+    Skip,
+    End(Ended),
 }

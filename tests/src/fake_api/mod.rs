@@ -8,7 +8,8 @@
 //!   server (`involvedObject`↔`regarding`, `message`↔`note`, `count`↔`deprecatedCount`, …).
 //! - Discovery: `/version`, `/api`, `/apis`, `/api/v1`, `/apis/events.k8s.io/v1`.
 //! - list with `limit`/`continue` (base64 JSON token holding the snapshot resourceVersion
-//!   and the next key; pages are consistent at that resourceVersion), `remainingItemCount`,
+//!   and the next key; pages are consistent at that resourceVersion), `remainingItemCount`
+//!   (without selectors, as the real server; counted over the keys present now),
 //!   `resourceVersion` (`""`: newest; `"0"`: any, served as newest; `N`: not older than N,
 //!   504 "Too large resource version" past the newest) and `resourceVersionMatch`
 //!   (`NotOlderThan`, `Exact` served from the version history).

@@ -313,8 +313,18 @@ fn list(
         (if exact { rv } else { newest }, None)
     };
     let keep = |o: &super::store::Rendered| selector.is_empty() || selector.matches(&o.core);
-    let (items, next, remaining) =
-        store.snapshot_page(snapshot, namespace, start.as_ref(), limit, &keep);
+    let super::store::Page {
+        items,
+        next,
+        remaining,
+    } = store.snapshot_page(
+        snapshot,
+        namespace,
+        start.as_ref(),
+        limit,
+        &keep,
+        selector.is_empty(),
+    );
     drop(store);
 
     let mut body = Vec::with_capacity(items.len() * 800 + 256);
@@ -332,9 +342,10 @@ fn list(
             start: format!("{ns}/{name}"),
         };
         let token = B64.encode(serde_json::to_vec(&token).unwrap_or_default());
-        body.extend_from_slice(
-            format!(",\"continue\":\"{token}\",\"remainingItemCount\":{remaining}").as_bytes(),
-        );
+        body.extend_from_slice(format!(",\"continue\":\"{token}\"").as_bytes());
+        if let Some(remaining) = remaining {
+            body.extend_from_slice(format!(",\"remainingItemCount\":{remaining}").as_bytes());
+        }
     }
     body.extend_from_slice(b"},\"items\":[");
     for (i, item) in items.iter().enumerate() {

@@ -147,6 +147,16 @@ struct Version {
     object: Option<Arc<Rendered>>,
 }
 
+/// One list page at a snapshot.
+#[derive(Debug)]
+pub struct Page {
+    pub items: Vec<Arc<Rendered>>,
+    /// The key to continue after; `None`: this was the last page.
+    pub next: Option<(String, String)>,
+    /// `remainingItemCount`, when counted.
+    pub remaining: Option<usize>,
+}
+
 /// Why a write was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteError {
@@ -354,7 +364,9 @@ impl EventStore {
     }
 
     /// Objects alive at `rv`, in key order, starting after `start` (exclusive), with a
-    /// filter; at most `limit`; also says whether more follow.
+    /// filter; at most `limit`. Also returns the key to continue after when more follow,
+    /// and `remainingItemCount` when `count_remaining` (no selector, as the real server):
+    /// the keys after the page present now, an estimate as cheap as etcd's count.
     pub fn snapshot_page(
         &self,
         rv: u64,
@@ -362,18 +374,20 @@ impl EventStore {
         start: Option<&(String, String)>,
         limit: usize,
         keep: &dyn Fn(&Rendered) -> bool,
-    ) -> (Vec<Arc<Rendered>>, Option<(String, String)>, usize) {
+        count_remaining: bool,
+    ) -> Page {
         use std::ops::Bound;
         let lower = match (start, namespace) {
             (Some(k), _) => Bound::Excluded(k.clone()),
             (None, Some(ns)) => Bound::Included((ns.to_owned(), String::new())),
             (None, None) => Bound::Unbounded,
         };
+        let in_scope = |key: &(String, String)| namespace.is_none_or(|ns| key.0 == ns);
         let mut items = Vec::new();
         let mut last_key = None;
-        let mut remaining = 0;
+        let mut more = false;
         for (key, versions) in self.objects.range((lower, Bound::Unbounded)) {
-            if namespace.is_some_and(|ns| key.0 != ns) {
+            if !in_scope(key) {
                 break;
             }
             let idx = versions.partition_point(|v| v.rv <= rv);
@@ -383,15 +397,34 @@ impl EventStore {
             if !keep(object) {
                 continue;
             }
-            if items.len() < limit {
-                items.push(Arc::clone(object));
-                last_key = Some(key.clone());
-            } else {
-                remaining += 1;
+            if items.len() == limit {
+                more = true;
+                break;
             }
+            items.push(Arc::clone(object));
+            last_key = Some(key.clone());
         }
-        let next = if remaining > 0 { last_key } else { None };
-        (items, next, remaining)
+        if !more {
+            return Page {
+                items,
+                next: None,
+                remaining: None,
+            };
+        }
+        let remaining = match (&last_key, count_remaining) {
+            (Some(k), true) => Some(
+                self.objects
+                    .range((Bound::Excluded(k.clone()), Bound::Unbounded))
+                    .take_while(|(key, _)| in_scope(key))
+                    .count(),
+            ),
+            _ => None,
+        };
+        Page {
+            items,
+            next: last_key,
+            remaining,
+        }
     }
 
     /// Every live object, for `watch` without a resourceVersion (synthetic ADDED events).
