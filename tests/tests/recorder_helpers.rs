@@ -50,7 +50,7 @@ async fn steady_state_reconciles_emit_nothing() {
             e.recorder.on_transition(
                 "phase",
                 p,
-                NewEvent::normal(&db, p, "Reconcile", &format!("phase is {p}")),
+                NewEvent::normal(&db, p, "Reconcile", format!("phase is {p}")),
             )
         })
         .collect();
