@@ -7,11 +7,10 @@ use kev_sinks::recorder::{EventRecorder, RecorderConfig};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use recorder_support::{env, pod};
 
-fn counter(
-    snapshot: &[(String, Vec<(String, String)>, DebugValue)],
-    name: &str,
-    label: (&str, &str),
-) -> u64 {
+/// A metric's name, its labels, and its value.
+type Sample = (String, Vec<(String, String)>, DebugValue);
+
+fn counter(snapshot: &[Sample], name: &str, label: (&str, &str)) -> u64 {
     snapshot
         .iter()
         .filter(|(n, labels, _)| {

@@ -6,9 +6,9 @@ mod recorder_support;
 use std::time::Duration;
 
 use kev_core::EventType;
-use kev_sinks::recorder::{DropReason, EventRecorder, RecorderConfig};
-use kev_tests::fake_api::Group;
-use recorder_support::{env, live_events, occurrences, pod};
+use kev_sinks::recorder::{DropReason, EventRecorder, Recorder, RecorderConfig, Reporter};
+use kev_tests::fake_api::{FakeApiServer, Group};
+use recorder_support::{CONTROLLER, env, fast, live_events, occurrences, pod};
 
 #[tokio::test]
 async fn ten_thousand_identical_failures_in_a_minute_make_one_series() {
@@ -98,11 +98,14 @@ async fn a_hot_loop_costs_a_patch_per_30_minutes() {
 
 #[tokio::test]
 async fn a_thousand_objects_times_ten_reasons_stay_within_the_lru_bound() {
-    let config = RecorderConfig {
+    // Straight to the server (no counting proxy): 10 000 CREATEs.
+    let server = FakeApiServer::start().await.unwrap();
+    let config = fast(RecorderConfig {
         queue_size: 10_000,
         ..RecorderConfig::default()
-    };
-    let e = env(config, false).await;
+    });
+    let reporter = Reporter::new(CONTROLLER, "t-0").unwrap();
+    let recorder = Recorder::new(server.client(), reporter, config).unwrap();
     let reasons = [
         "MissingSecret",
         "InvalidSpec",
@@ -119,14 +122,14 @@ async fn a_thousand_objects_times_ten_reasons_stay_within_the_lru_bound() {
         let p = pod(&format!("p-{i}"));
         for r in reasons {
             assert!(
-                e.recorder
+                recorder
                     .publish(&p, EventType::Warning, r, "failed", "Reconcile")
                     .is_accepted()
             );
         }
     }
-    e.recorder.flush().await;
-    let stats = e.recorder.stats();
+    recorder.flush().await;
+    let stats = recorder.stats();
     assert_eq!(stats.accepted, 10_000);
     assert!(stats.spam_keys <= 4096, "{stats:?}");
     assert_eq!(stats.spam_keys, 1_000, "one spam key per (object, type)");
@@ -135,6 +138,6 @@ async fn a_thousand_objects_times_ten_reasons_stay_within_the_lru_bound() {
         stats.cached_series, 4096,
         "the series cache is full, not larger"
     );
-    assert_eq!(e.server.live().len(), 10_000);
+    assert_eq!(server.live().len(), 10_000);
     assert_eq!(stats.creates, 10_000);
 }

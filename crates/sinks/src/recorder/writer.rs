@@ -102,7 +102,9 @@ impl Writer {
 
     /// Runs until every recorder handle is dropped.
     pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
-        let mut tick = tokio::time::interval(self.config.maintenance_interval);
+        let period = self.config.maintenance_interval;
+        // The first pass one period from now: at start there is nothing to do.
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
