@@ -2,6 +2,7 @@
 //! shared by the end-to-end suites in `tests/` and the benches.
 
 pub mod fake_api;
+pub mod pod_api;
 pub mod simple_normalizer;
 
 pub use simple_normalizer::SimpleNormalizer;
