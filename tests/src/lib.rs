@@ -4,6 +4,7 @@
 pub mod api_proxy;
 pub mod fake_api;
 pub mod harness;
+pub mod pod_api;
 pub mod simple_normalizer;
 
 pub use simple_normalizer::SimpleNormalizer;

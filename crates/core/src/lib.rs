@@ -5,7 +5,8 @@
 //! ```text
 //! EventSource ─▶ Normalizer ─▶ Filter ─▶ Store::append(batch, checkpoint)
 //!                                             │ durable log
-//!          route: Filter ─▶ RateLimiter ─▶ Sink ─ack─▶ Store::commit_cursor
+//!          route: Filter ─▶ RateLimiter ─▶ [RemediationGate] ─▶ [Enricher] ─▶ Sink
+//!                                                          ─ack─▶ Store::commit_cursor
 //! ```
 
 pub mod config;
@@ -23,6 +24,7 @@ pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use enrich::{EnrichConfig, EnrichedEvent, Enricher, EventContext};
 pub use event::{Event, EventType, IdempotencyKey, ObjectRef};
 pub use filter::{Filter, FilterConfig, RuleConfig, SelectorFilter};
 pub use normalize::{DefaultNormalizer, KubeEvent, NormalizeConfig, NormalizeError, Normalizer};
@@ -30,6 +32,7 @@ pub use ratelimit::{
     Clock, Decision, LimitKey, ManualClock, RateLimitConfig, RateLimiter, SystemClock,
     TokenBucketLimiter,
 };
+pub use remediation::{RemediationConfig, RemediationGate};
 pub use sink::{Sink, SinkError};
 pub use source::replay::ReplaySource;
 pub use source::{EventSource, RawEvent, SourceError, SourceItem};

@@ -378,3 +378,40 @@ async fn route_fires_once_with_context_and_not_again_after_restart() {
     let sink = run(&store, again, &clock).await;
     assert!(sink.enriched.lock().unwrap().is_empty());
 }
+
+#[test]
+fn a_storm_keeps_the_record_small_and_the_count_right() {
+    let clock = clock();
+    let store = MemoryStore::new();
+    let config = RemediationConfig {
+        min_occurrences: 200,
+        window: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let g = gate(config, &clock);
+    for i in 1..200 {
+        clock.advance(Duration::from_secs(1));
+        let d = g
+            .admit(
+                &store,
+                &pod_event(&format!("u{i}"), "1", "web-0", "BackOff", 1),
+            )
+            .unwrap();
+        assert_eq!(
+            d,
+            GateDecision::BelowThreshold {
+                seen: i,
+                needed: 200
+            }
+        );
+    }
+    let e = pod_event("u200", "1", "web-0", "BackOff", 1);
+    let key = format!("fix|{}", g.problem_key(&e));
+    let size = store
+        .get_state(STATE_NAMESPACE, &key)
+        .unwrap()
+        .unwrap()
+        .len();
+    assert!(size < 16 * 1024, "record of {size} bytes");
+    assert_eq!(g.admit(&store, &e).unwrap(), GateDecision::Fire);
+}

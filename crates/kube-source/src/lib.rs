@@ -9,6 +9,7 @@ pub mod checkpoint;
 mod client;
 mod config;
 mod convert;
+pub mod enrich;
 mod error;
 mod health;
 pub mod policy;

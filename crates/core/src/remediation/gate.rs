@@ -16,8 +16,11 @@ use crate::store::{Store, StoreError};
 /// `<route>|<problem key>`.
 pub const STATE_NAMESPACE: &str = "remediation-gate";
 
-/// The most occurrences and event versions one record keeps; past it the oldest go.
-const MAX_ENTRIES: usize = 512;
+/// The most occurrences and event uids one record keeps, so that a storm of one problem
+/// costs a small record per event. Past it the two oldest occurrences merge (at the
+/// older time: they leave the window a little early, never late) and the uid seen
+/// longest ago is forgotten (if it comes back, its whole count is new again).
+const MAX_ENTRIES: usize = 64;
 
 /// Wall-clock time as a [`Clock`]: elapsed since the Unix epoch. The gate's records
 /// outlive the process, so its clock must too; tests use a `ManualClock` moved to a
@@ -240,9 +243,9 @@ impl RemediationGate {
 }
 
 fn trim(record: &mut GateRecord) {
-    if record.occurrences.len() > MAX_ENTRIES {
-        let extra = record.occurrences.len() - MAX_ENTRIES;
-        record.occurrences.drain(..extra);
+    while record.occurrences.len() > MAX_ENTRIES {
+        let second = record.occurrences.remove(1);
+        record.occurrences[0].n += second.n;
     }
     while record.versions.len() > MAX_ENTRIES {
         let oldest = record

@@ -1,11 +1,13 @@
 //! MCP protocol mode: an MCP client over Streamable HTTP (the official `rmcp` SDK) that
 //! initializes a session and calls the configured tool with the arguments.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use kev_core::SinkError;
 use kev_core::config::ConfigError;
+use reqwest_mcp::header::{HeaderName, HeaderValue};
 use rmcp::ServiceExt;
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientCapabilities, ErrorCode, ErrorData,
@@ -68,9 +70,15 @@ impl McpClient {
     pub async fn call(
         &self,
         args: Map<String, Value>,
+        idempotency_key: &str,
         token: Option<&Token>,
     ) -> Result<Answer, SinkError> {
         let mut config = StreamableHttpClientTransportConfig::with_uri(Arc::clone(&self.endpoint));
+        // As in REST mode, so that a receiver can drop the repeat of a call.
+        if let Ok(key) = HeaderValue::from_str(idempotency_key) {
+            let headers = HashMap::from([(HeaderName::from_static("idempotency-key"), key)]);
+            config = config.custom_headers(headers);
+        }
         if let Some(token) = token {
             config = config.auth_header(token.0.clone());
         }

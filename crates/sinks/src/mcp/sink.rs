@@ -102,7 +102,7 @@ impl McpSink {
         let started = Instant::now();
         let answer = match &self.client {
             Client::Rest(c) => c.call(&args, &key, token.as_ref()).await?,
-            Client::Mcp(c) => c.call(args, token.as_ref()).await?,
+            Client::Mcp(c) => c.call(args, &key, token.as_ref()).await?,
         };
         let elapsed = started.elapsed();
         let protocol = self.protocol.as_str();

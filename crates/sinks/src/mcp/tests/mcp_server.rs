@@ -194,6 +194,7 @@ async fn mcp_tool_call_arguments_field_by_field() {
     assert!(!headers.is_empty());
     for h in &headers {
         assert_eq!(h["authorization"], "Bearer s3cr3t-token");
+        assert_eq!(h["idempotency-key"], "uid-1/101");
     }
 
     let rec = record(&store, &event).unwrap();
