@@ -207,7 +207,7 @@ impl Pipeline {
                 }
                 command = recv(&mut control), if control_open => match command {
                     Some(RouteCommand::Upsert(route, done)) => {
-                        routes_running.upsert(route).await;
+                        routes_running.upsert(*route).await;
                         let _ = done.send(());
                     }
                     Some(RouteCommand::Remove(name, done)) => {
@@ -272,7 +272,7 @@ pub struct PipelineStopped;
 
 #[derive(Debug)]
 enum RouteCommand {
-    Upsert(Route, oneshot::Sender<()>),
+    Upsert(Box<Route>, oneshot::Sender<()>),
     Remove(String, oneshot::Sender<bool>),
 }
 
@@ -282,7 +282,7 @@ impl RouteControl {
     pub async fn upsert(&self, route: Route) -> Result<(), PipelineStopped> {
         let (done, wait) = oneshot::channel();
         self.tx
-            .send(RouteCommand::Upsert(route, done))
+            .send(RouteCommand::Upsert(Box::new(route), done))
             .await
             .map_err(|_| PipelineStopped)?;
         wait.await.map_err(|_| PipelineStopped)
