@@ -31,3 +31,8 @@ pub const WATCH_RESTARTS_TOTAL: &str = "kev_watch_restarts_total";
 pub const WATCH_EVENTS_TOTAL: &str = "kev_watch_events_total";
 pub const WATCH_LAG_SECONDS: &str = "kev_watch_lag_seconds";
 pub const WATCH_LAST_PROGRESS_AGE_SECONDS: &str = "kev_watch_last_progress_age_seconds";
+
+/// Publish rounds a NATS sink repeated (same message ids) after missing acks.
+pub const NATS_PUBLISH_RETRIES_TOTAL: &str = "kev_nats_publish_retries_total";
+/// Messages the NATS source acked after their batch was committed to the store.
+pub const NATS_ACKED_TOTAL: &str = "kev_nats_acked_total";

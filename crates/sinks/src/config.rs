@@ -25,6 +25,8 @@ pub enum SinkConfig {
     File(crate::file::FileSinkConfig),
     #[cfg(feature = "webhook")]
     Webhook(Box<crate::webhook::WebhookSinkConfig>),
+    #[cfg(feature = "nats")]
+    Nats(Box<crate::nats::NatsSinkConfig>),
 }
 
 impl SinkConfig {
@@ -38,6 +40,8 @@ impl SinkConfig {
             Self::File(c) => c.validate(),
             #[cfg(feature = "webhook")]
             Self::Webhook(c) => c.validate(),
+            #[cfg(feature = "nats")]
+            Self::Nats(c) => c.validate(),
         }
     }
 
@@ -50,6 +54,8 @@ impl SinkConfig {
             Self::File(c) => Arc::new(c.build()?),
             #[cfg(feature = "webhook")]
             Self::Webhook(c) => Arc::new(c.build()?),
+            #[cfg(feature = "nats")]
+            Self::Nats(c) => Arc::new(c.build()?),
         })
     }
 }
