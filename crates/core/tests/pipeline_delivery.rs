@@ -446,13 +446,16 @@ async fn routes_can_be_added_replaced_and_removed_while_running() {
     );
 }
 
+/// (checkpoint position heard, position the store held then, events stored then)
+type Heard = Arc<Mutex<Vec<(String, Option<String>, u64)>>>;
+
 /// A [`CountingSource`] whose commit hook records each committed checkpoint together with
 /// what the store held for it at that moment.
 #[derive(Debug)]
 struct HookedSource {
     inner: CountingSource,
     store: Arc<MemoryStore>,
-    seen: Arc<Mutex<Vec<(String, Option<String>, u64)>>>,
+    seen: Heard,
 }
 
 #[async_trait]
