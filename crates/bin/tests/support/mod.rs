@@ -211,6 +211,7 @@ pub fn central_config(dir: &Path, servers: &str, replicas: usize) -> PathBuf {
   stream: {{create: true, replicas: {replicas}, max_age: 1d, duplicate_window: 10m}}
   consumer: central
   fetch_max_messages: 1000
+  ack_wait: 5s                      # what the killed central held comes back soon
 store: {{type: redb, path: {store}}}
 server: {{enabled: false, api_listen: \"127.0.0.1:{api}\"}}
 routes:

@@ -231,7 +231,8 @@ pub struct NatsSourceConfig {
     /// default 20000.
     #[serde(default = "default_max_ack_pending")]
     pub max_ack_pending: i64,
-    /// Time before an unacked message is delivered again; default `60s`.
+    /// Time before an unacked message is delivered again (also after a crash of the
+    /// central kev); default `30s`. Keep it well above a store commit.
     #[serde(
         default = "default_ack_wait",
         deserialize_with = "kev_core::config::duration"
@@ -455,5 +456,5 @@ fn default_max_ack_pending() -> i64 {
     20_000
 }
 fn default_ack_wait() -> Duration {
-    Duration::from_secs(60)
+    Duration::from_secs(30)
 }

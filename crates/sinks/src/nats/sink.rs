@@ -56,12 +56,12 @@ impl NatsSink {
                     .map_err(|e| SinkError::retryable(e.to_string()))?;
                 let mut js = jetstream::new(client);
                 js.set_timeout(self.config.ack_timeout);
+                // Even a settings mismatch is retryable: the events wait in the store
+                // (and the error in the log) until the stream or the config is fixed,
+                // rather than going to the dead-letter record.
                 super::ensure_stream(&js, &self.config.stream)
                     .await
-                    .map_err(|e| match e {
-                        super::StreamError::Mismatch { .. } => SinkError::permanent(e.to_string()),
-                        _ => SinkError::retryable(e.to_string()),
-                    })?;
+                    .map_err(|e| SinkError::retryable(e.to_string()))?;
                 Ok(js)
             })
             .await

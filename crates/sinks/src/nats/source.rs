@@ -56,6 +56,13 @@ impl std::fmt::Debug for Running {
     }
 }
 
+/// Why the consumer could not be set up: wrong settings end the run, an unreachable or
+/// not yet created stream is waited for.
+enum StartError {
+    Fatal(String),
+    Transient(String),
+}
+
 impl NatsSource {
     pub(super) fn new(config: NatsSourceConfig) -> Self {
         let (acks, acks_rx) = mpsc::unbounded_channel();
@@ -69,18 +76,23 @@ impl NatsSource {
         }
     }
 
-    async fn connect(&self) -> Result<(async_nats::Client, PullConsumer), String> {
+    async fn connect(&self) -> Result<(async_nats::Client, PullConsumer), StartError> {
         let client = super::connect(&self.config.connection, "kev-central")
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| match e {
+                super::ConnectError::Credentials { .. } => StartError::Fatal(e.to_string()),
+                _ => StartError::Transient(e.to_string()),
+            })?;
         let js = jetstream::new(client.clone());
         super::ensure_stream(&js, &self.config.stream)
             .await
-            .map_err(|e| e.to_string())?;
-        let stream = js
-            .get_stream(&self.config.stream.name)
-            .await
-            .map_err(|e| format!("JetStream stream {}: {e}", self.config.stream.name))?;
+            .map_err(|e| match e {
+                super::StreamError::Mismatch { .. } => StartError::Fatal(e.to_string()),
+                _ => StartError::Transient(e.to_string()),
+            })?;
+        let stream = js.get_stream(&self.config.stream.name).await.map_err(|e| {
+            StartError::Transient(format!("JetStream stream {}: {e}", self.config.stream.name))
+        })?;
         let consumer: PullConsumer = stream
             .get_or_create_consumer(
                 &self.config.consumer,
@@ -95,13 +107,15 @@ impl NatsSource {
                 },
             )
             .await
-            .map_err(|e| format!("JetStream consumer {}: {e}", self.config.consumer))?;
+            .map_err(|e| {
+                StartError::Transient(format!("JetStream consumer {}: {e}", self.config.consumer))
+            })?;
         let found = &consumer.cached_info().config.filter_subject;
         if *found != self.config.filter_subject {
-            return Err(format!(
+            return Err(StartError::Fatal(format!(
                 "JetStream consumer {} exists with filter_subject {found:?}, the config says {:?}: use another consumer name",
                 self.config.consumer, self.config.filter_subject
-            ));
+            )));
         }
         Ok((client, consumer))
     }
@@ -159,10 +173,8 @@ impl EventSource for NatsSource {
         let (client, consumer) = loop {
             match self.connect().await {
                 Ok(connected) => break connected,
-                Err(e) if e.contains("credentials") || e.contains("exists with") => {
-                    return Err(SourceError::Other(e));
-                }
-                Err(e) => {
+                Err(StartError::Fatal(e)) => return Err(SourceError::Other(e)),
+                Err(StartError::Transient(e)) => {
                     metrics::counter!(m::SOURCE_ERRORS_TOTAL, "source" => "nats", "reason" => "connect")
                         .increment(1);
                     tracing::warn!(error = %e, retry_in = ?backoff, "NATS source not ready");
