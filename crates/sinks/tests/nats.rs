@@ -166,7 +166,7 @@ async fn the_source_acks_only_what_the_store_committed() {
 
     let js = jetstream(&server.1).await;
     let ack_floor = || async {
-        let mut stream = js.get_stream("KEV_EVENTS").await.unwrap();
+        let stream = js.get_stream("KEV_EVENTS").await.unwrap();
         let mut c: async_nats::jetstream::consumer::PullConsumer =
             stream.get_consumer("central").await.unwrap();
         let info = c.info().await.unwrap();
