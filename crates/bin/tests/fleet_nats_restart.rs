@@ -1,6 +1,7 @@
 //! Fleet mode across a NATS server restart: the server is SIGKILLed and started again
 //! while two agents publish; agents retry with the same message ids, nothing is lost,
-//! and JetStream's duplicate window drops what was published twice.
+//! and JetStream's duplicate window drops what was published twice (also a whole
+//! history published again by an agent that lost its store).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a panic is a failed test
 
 mod support;
@@ -49,6 +50,15 @@ async fn agents_ride_out_a_server_restart_without_loss_or_duplicates() {
             .unwrap();
         assert!(status.success(), "an agent gave up: {status}");
     }
+    // An agent that lost its own store publishes its whole history again: every
+    // message is a repeat inside the duplicate window.
+    std::fs::remove_dir_all(dir.path().join("agent-edge-a-data")).unwrap();
+    let mut again = kev_run(&dir.path().join("agent-edge-a.yaml"));
+    let status = tokio::task::spawn_blocking(move || again.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "the re-run agent failed: {status}");
+
     let p = wait_progress(&js, Duration::from_secs(60), "everything acked", |p| {
         p.messages >= total && p.ack_floor == p.last_seq
     })
