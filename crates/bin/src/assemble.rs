@@ -126,5 +126,7 @@ async fn open_source(config: &SourceConfig) -> anyhow::Result<(Box<dyn EventSour
             let check: Check = ("watch".into(), Box::new(move || health.is_ready()));
             Ok((Box::new(source), vec![check]))
         }
+        #[cfg(feature = "nats")]
+        SourceConfig::Nats(nats) => Ok((Box::new(nats.build()?), Vec::new())),
     }
 }

@@ -104,8 +104,24 @@ fn replay_prints_every_stored_event_as_a_json_line() {
     );
     let text = String::from_utf8(table.stdout).unwrap();
     let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split("   ").filter(|c| !c.is_empty()).map(str::trim).collect();
-    assert_eq!(header, ["NAMESPACE", "LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]);
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap()
+        .split("   ")
+        .filter(|c| !c.is_empty())
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "NAMESPACE",
+            "LAST SEEN",
+            "TYPE",
+            "REASON",
+            "OBJECT",
+            "MESSAGE"
+        ]
+    );
     assert_eq!(lines.count(), sample_len());
 }
 

@@ -35,7 +35,7 @@ pub use ratelimit::{
 pub use remediation::{RemediationConfig, RemediationGate};
 pub use sink::{Sink, SinkError};
 pub use source::replay::ReplaySource;
-pub use source::{EventSource, RawEvent, SourceError, SourceItem};
+pub use source::{CommitHook, EventSource, RawEvent, SourceError, SourceItem};
 pub use store::{
     AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, MemoryStore, Order, Query, Retention,
     Store, StoreError, StoreStats, StoredEvent,

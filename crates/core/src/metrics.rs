@@ -54,3 +54,7 @@ pub const RECORDER_API_CALLS_TOTAL: &str = "kev_recorder_api_calls_total";
 pub const RECORDER_DROPPED_TOTAL: &str = "kev_recorder_dropped_total";
 /// Reasons that were not UpperCamelCase (a panic in debug builds, counted in release).
 pub const RECORDER_BAD_REASONS_TOTAL: &str = "kev_recorder_bad_reasons_total";
+/// Publish rounds a NATS sink repeated (same message ids) after missing acks.
+pub const NATS_PUBLISH_RETRIES_TOTAL: &str = "kev_nats_publish_retries_total";
+/// Messages the NATS source acked after their batch was committed to the store.
+pub const NATS_ACKED_TOTAL: &str = "kev_nats_acked_total";

@@ -445,3 +445,69 @@ async fn routes_can_be_added_replaced_and_removed_while_running() {
         "the pipeline has stopped"
     );
 }
+
+/// (checkpoint position heard, position the store held then, events stored then)
+type Heard = Arc<Mutex<Vec<(String, Option<String>, u64)>>>;
+
+/// A [`CountingSource`] whose commit hook records each committed checkpoint together with
+/// what the store held for it at that moment.
+#[derive(Debug)]
+struct HookedSource {
+    inner: CountingSource,
+    store: Arc<MemoryStore>,
+    seen: Heard,
+}
+
+#[async_trait]
+impl EventSource for HookedSource {
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
+    async fn start(&mut self, checkpoint: Option<Checkpoint>) -> Result<(), SourceError> {
+        self.inner.start(checkpoint).await
+    }
+    async fn next(&mut self) -> Option<Result<SourceItem, SourceError>> {
+        self.inner.next().await
+    }
+    fn commit_hook(&self) -> Option<kev_core::CommitHook> {
+        let store = Arc::clone(&self.store);
+        let seen = Arc::clone(&self.seen);
+        Some(Box::new(move |cp: &Checkpoint| {
+            let stored = store.checkpoint("counting").unwrap().map(|c| c.position);
+            let events = store.stats().unwrap().events;
+            seen.lock()
+                .unwrap()
+                .push((cp.position.clone(), stored, events));
+        }))
+    }
+}
+
+#[tokio::test]
+async fn the_commit_hook_hears_each_checkpoint_after_its_batch_is_stored() {
+    let store = Arc::new(MemoryStore::new());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let source = HookedSource {
+        inner: CountingSource { n: 1200, next: 0 },
+        store: Arc::clone(&store),
+        seen: Arc::clone(&seen),
+    };
+    Pipeline::new(Box::new(source), Arc::new(PassThrough), store.clone())
+        .config(config())
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    assert!(seen.len() >= 3, "one call per stored batch: {seen:?}");
+    let mut last = 0;
+    for (position, stored, events) in seen.iter() {
+        assert_eq!(Some(position), stored.as_ref(), "called after the commit");
+        let n: u64 = position.parse().unwrap();
+        assert_eq!(*events, n, "the batch ending at {n} is in the store");
+        assert!(n > last, "in order");
+        last = n;
+    }
+    assert_eq!(last, 1200);
+}

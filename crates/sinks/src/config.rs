@@ -27,6 +27,8 @@ pub enum SinkConfig {
     Webhook(Box<crate::webhook::WebhookSinkConfig>),
     #[cfg(feature = "mcp")]
     Mcp(Box<crate::mcp::McpSinkConfig>),
+    #[cfg(feature = "nats")]
+    Nats(Box<crate::nats::NatsSinkConfig>),
 }
 
 impl SinkConfig {
@@ -42,6 +44,8 @@ impl SinkConfig {
             Self::Webhook(c) => c.validate(),
             #[cfg(feature = "mcp")]
             Self::Mcp(c) => c.validate(),
+            #[cfg(feature = "nats")]
+            Self::Nats(c) => c.validate(),
         }
     }
 
@@ -61,6 +65,8 @@ impl SinkConfig {
                     "the mcp sink records outcomes in the store: build it with build_for_route",
                 ));
             }
+            #[cfg(feature = "nats")]
+            Self::Nats(c) => Arc::new(c.build()?),
         })
     }
 

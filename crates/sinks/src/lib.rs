@@ -1,4 +1,4 @@
-//! kev-sinks: where a route delivers events — stdout, file, webhook — each behind its
+//! kev-sinks: where a route delivers events — stdout, file, webhook, NATS — each behind its
 //! own Cargo feature.
 //!
 //! Every sink implements [`kev_core::Sink`]: it delivers a batch and says whether a
@@ -13,7 +13,12 @@
 //! config.validate().unwrap();
 //! ```
 
-#[cfg(any(feature = "stdout", feature = "file", feature = "webhook"))]
+#[cfg(any(
+    feature = "stdout",
+    feature = "file",
+    feature = "webhook",
+    feature = "nats"
+))]
 mod config;
 #[cfg(any(feature = "stdout", feature = "file"))]
 mod jsonl;
@@ -22,6 +27,8 @@ mod jsonl;
 pub mod file;
 #[cfg(feature = "mcp")]
 pub mod mcp;
+#[cfg(feature = "nats")]
+pub mod nats;
 #[cfg(feature = "kube")]
 pub mod recorder;
 #[cfg(feature = "stdout")]
@@ -29,7 +36,12 @@ pub mod stdout;
 #[cfg(feature = "webhook")]
 pub mod webhook;
 
-#[cfg(any(feature = "stdout", feature = "file", feature = "webhook"))]
+#[cfg(any(
+    feature = "stdout",
+    feature = "file",
+    feature = "webhook",
+    feature = "nats"
+))]
 pub use config::SinkConfig;
 
 /// The README's examples, compiled and run as doctests.

@@ -30,7 +30,7 @@ pub struct RawConfig {
     pub server: ServerConfig,
 }
 
-/// `source:` — `type: kube | replay`.
+/// `source:` — `type: kube | replay | nats`.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SourceConfig {
@@ -42,6 +42,10 @@ pub enum SourceConfig {
         /// File to read, or `-` for standard input.
         path: String,
     },
+    /// Fleet mode, central side: a durable JetStream pull consumer fed by agents'
+    /// `nats` sinks.
+    #[cfg(feature = "nats")]
+    Nats(Box<kev_sinks::nats::NatsSourceConfig>),
 }
 
 impl Default for SourceConfig {
@@ -321,6 +325,12 @@ impl RawConfig {
         #[cfg(feature = "kube")]
         if let SourceConfig::Kube(kube) = &self.source
             && let Err(e) = kube.validate()
+        {
+            errors.push(e.within("source"));
+        }
+        #[cfg(feature = "nats")]
+        if let SourceConfig::Nats(nats) = &self.source
+            && let Err(e) = nats.validate()
         {
             errors.push(e.within("source"));
         }

@@ -11,7 +11,7 @@ use crate::event::Event;
 use crate::filter::Filter;
 use crate::metrics as m;
 use crate::normalize::Normalizer;
-use crate::source::{EventSource, RawEvent, SourceError, SourceItem};
+use crate::source::{CommitHook, EventSource, RawEvent, SourceError, SourceItem};
 use crate::store::{Checkpoint, Store};
 
 pub(super) struct Ingest {
@@ -47,6 +47,7 @@ impl Ingest {
         shutdown: CancellationToken,
     ) -> Result<IngestReport, PipelineError> {
         let source_kind = source.kind();
+        let hook = source.commit_hook();
         let (tx, mut rx) = mpsc::channel(self.config.channel_capacity.max(1));
         let reader = tokio::spawn(read_source(source, tx, shutdown));
 
@@ -57,7 +58,7 @@ impl Ingest {
             let item = tokio::select! {
                 item = rx.recv() => item,
                 () = sleep_until(deadline) => {
-                    if let Err(e) = self.flush(&mut pending, &mut report).await {
+                    if let Err(e) = self.flush(&mut pending, &mut report, hook.as_ref()).await {
                         break Err(e);
                     }
                     continue;
@@ -69,13 +70,13 @@ impl Ingest {
                 None => break Ok(()),
             }
             if pending.events.len() >= self.config.batch_max_events
-                && let Err(e) = self.flush(&mut pending, &mut report).await
+                && let Err(e) = self.flush(&mut pending, &mut report, hook.as_ref()).await
             {
                 break Err(e);
             }
         };
         // Store what was accepted even when the source failed: it was read, it is valid.
-        let flushed = self.flush(&mut pending, &mut report).await;
+        let flushed = self.flush(&mut pending, &mut report, hook.as_ref()).await;
         reader.abort();
         result?;
         flushed?;
@@ -136,6 +137,7 @@ impl Ingest {
         &self,
         pending: &mut Pending,
         report: &mut IngestReport,
+        hook: Option<&CommitHook>,
     ) -> Result<(), PipelineError> {
         pending.since = None;
         if pending.events.is_empty() && pending.checkpoint.is_none() {
@@ -143,9 +145,13 @@ impl Ingest {
         }
         let events = std::mem::take(&mut pending.events);
         let checkpoint = pending.checkpoint.take();
+        let committed = hook.and(checkpoint.clone());
         let started = Instant::now();
         let outcome =
             blocking(&self.store, move |s| s.append(&events, checkpoint.as_ref())).await?;
+        if let (Some(hook), Some(checkpoint)) = (hook, committed) {
+            hook(&checkpoint);
+        }
         metrics::histogram!(m::PIPELINE_BATCH_SECONDS).record(started.elapsed().as_secs_f64());
         metrics::counter!(m::EVENTS_STORED_TOTAL).increment(outcome.stored as u64);
         metrics::counter!(m::EVENTS_DEDUPLICATED_TOTAL).increment(outcome.duplicates as u64);

@@ -72,4 +72,15 @@ pub trait EventSource: Send + std::fmt::Debug {
 
     /// The next item; `None` when the input ended (a file) — a watch never ends by itself.
     async fn next(&mut self) -> Option<Result<SourceItem, SourceError>>;
+
+    /// A function the pipeline calls with a checkpoint once the batch it ends is committed
+    /// to the store; asked once, before [`EventSource::start`]. A source that must
+    /// acknowledge upstream only after the commit (a NATS consumer) returns one; the
+    /// default is `None`.
+    fn commit_hook(&self) -> Option<CommitHook> {
+        None
+    }
 }
+
+/// Told each checkpoint committed to the store, in order ([`EventSource::commit_hook`]).
+pub type CommitHook = Box<dyn Fn(&Checkpoint) + Send + Sync>;
