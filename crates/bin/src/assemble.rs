@@ -33,6 +33,7 @@ pub async fn assemble(config: &RawConfig) -> anyhow::Result<Parts> {
         batch_max_delay: config.pipeline.batch_max_delay,
         drain_timeout: config.pipeline.drain_timeout,
         cluster: config.cluster.clone(),
+        volume: config.metrics.clone(),
         ..PipelineConfig::default()
     };
     let mut pipeline = Pipeline::new(source, normalizer, Arc::clone(&store))
@@ -41,9 +42,11 @@ pub async fn assemble(config: &RawConfig) -> anyhow::Result<Parts> {
     if config.routes.is_empty() {
         pipeline = pipeline.route(default_route()?);
     }
+    let kube = kube_client(config).await?;
     for (i, route) in config.routes.iter().enumerate() {
-        pipeline = pipeline
-            .route(build_route(route).with_context(|| format!("routes[{i}] ({})", route.name))?);
+        let built = build_route(route, &store, kube.as_ref())
+            .with_context(|| format!("routes[{i}] ({})", route.name))?;
+        pipeline = pipeline.route(built);
     }
     Ok(Parts {
         pipeline,
@@ -58,7 +61,29 @@ fn default_route() -> anyhow::Result<Route> {
     Ok(Route::new("stdout", Arc::new(kev_core::filter::KeepAll)).sink(sink.build()?))
 }
 
-fn build_route(config: &RouteConfig) -> anyhow::Result<Route> {
+/// A client for the Kubernetes enricher, when the source is the Kubernetes API and some
+/// route gathers context: logs and specs come from the same cluster as the events.
+#[cfg(feature = "kube")]
+pub type KubeClient = kube::Client;
+#[cfg(not(feature = "kube"))]
+pub type KubeClient = std::convert::Infallible;
+
+async fn kube_client(config: &RawConfig) -> anyhow::Result<Option<KubeClient>> {
+    if !config.routes.iter().any(|r| r.enrich.is_some()) {
+        return Ok(None);
+    }
+    #[cfg(feature = "kube")]
+    if let SourceConfig::Kube(kube) = &config.source {
+        return Ok(Some(kev_kube_source::build_client(kube).await?));
+    }
+    Ok(None)
+}
+
+fn build_route(
+    config: &RouteConfig,
+    store: &Arc<dyn Store>,
+    kube: Option<&KubeClient>,
+) -> anyhow::Result<Route> {
     let filter = SelectorFilter::compile(&config.filter_config())?;
     let mut route = Route::new(config.name.clone(), Arc::new(filter)).policy(SinkPolicy {
         max_events: config.batch.max_events,
@@ -72,8 +97,34 @@ fn build_route(config: &RouteConfig) -> anyhow::Result<Route> {
                 .map_err(|e| e.within("rate_limit"))?;
         route = route.limiter(Box::new(limiter));
     }
+    if let Some(remediation) = &config.remediation {
+        route = route.remediation(kev_core::RemediationGate::new(
+            config.name.clone(),
+            remediation.clone(),
+        ));
+    }
+    if let Some(enrich) = &config.enrich {
+        let mut parts: Vec<Arc<dyn kev_core::Enricher>> =
+            vec![Arc::new(kev_core::enrich::RelatedEventsEnricher::new(
+                Arc::clone(store),
+                enrich.related_events.clone(),
+            ))];
+        #[cfg(feature = "kube")]
+        if let Some(client) = kube {
+            parts.push(Arc::new(kev_kube_source::enrich::KubeEnricher::new(
+                client.clone(),
+                enrich.clone(),
+            )));
+        }
+        #[cfg(not(feature = "kube"))]
+        let _ = kube;
+        route = route.enricher(Arc::new(kev_core::enrich::Enrichers(parts)));
+    }
     for (i, sink) in config.sinks.iter().enumerate() {
-        route = route.sink(sink.build().map_err(|e| e.within(&format!("sinks[{i}]")))?);
+        let built = sink
+            .build_for_route(&config.name, Arc::clone(store))
+            .map_err(|e| e.within(&format!("sinks[{i}]")))?;
+        route = route.sink(built);
     }
     Ok(route)
 }

@@ -36,6 +36,9 @@ pub enum Command {
     Tail(crate::commands::TailArgs),
     /// Top reasons, top objects and events per hour.
     Stats(crate::commands::StatsArgs),
+    /// Print the EventPolicy CustomResourceDefinition (YAML), for `kubectl apply -f -`.
+    #[cfg(feature = "kube")]
+    Crd,
     /// Validate a config file without starting; names the path of every bad field.
     CheckConfig {
         /// The YAML config file.

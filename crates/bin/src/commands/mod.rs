@@ -23,6 +23,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tail(args) => tail::tail(args),
         Command::Stats(args) => stats::stats(args),
         Command::CheckConfig { file } => check_config::check_config(&file),
+        #[cfg(feature = "kube")]
+        Command::Crd => {
+            use std::io::Write;
+            std::io::stdout()
+                .lock()
+                .write_all(kev_kube_source::policy::crd_yaml().as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

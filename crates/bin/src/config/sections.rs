@@ -28,6 +28,8 @@ pub struct RawConfig {
     pub routes: Vec<RouteConfig>,
     /// The HTTP listener for `/metrics`, `/healthz`, `/readyz`.
     pub server: ServerConfig,
+    /// Labels of the event-volume metric `kev_events_total`.
+    pub metrics: kev_core::pipeline::EventVolumeConfig,
 }
 
 /// `source:` — `type: kube | replay | nats`.
@@ -142,7 +144,7 @@ impl RetentionConfig {
 pub struct PipelineSection {
     /// Events per store transaction. Default 500.
     pub batch_max_events: usize,
-    /// How long a partial batch waits before it is stored. Default `50ms`.
+    /// How long a partial batch waits before it is stored. Default `10ms`.
     #[serde(deserialize_with = "duration")]
     pub batch_max_delay: Duration,
     /// How long routes may take at shutdown to deliver what is stored. Default `30s`.
@@ -182,6 +184,15 @@ pub struct RouteConfig {
     /// Backoff of retryable failures.
     #[serde(default)]
     pub retry: RetryConfig,
+    /// Fire only after `min_occurrences` of one problem within `window`, then not again
+    /// for `cooldown` (kept in the store, so restarts do not fire twice). For
+    /// remediation routes.
+    #[serde(default)]
+    pub remediation: Option<kev_core::RemediationConfig>,
+    /// Context gathered for each event before its sinks: related events from the store,
+    /// and with a Kubernetes source pod logs and the object's spec (secrets stripped).
+    #[serde(default)]
+    pub enrich: Option<kev_core::EnrichConfig>,
     /// Where this route delivers; every sink acknowledges before the cursor moves.
     pub sinks: Vec<crate::assemble::SinkConfig>,
 }
@@ -371,6 +382,16 @@ impl RouteConfig {
             && let Err(e) = limit.validate()
         {
             errors.push(e.within("rate_limit"));
+        }
+        if let Some(remediation) = &self.remediation
+            && let Err(e) = remediation.validate()
+        {
+            errors.push(e.within("remediation"));
+        }
+        if let Some(enrich) = &self.enrich
+            && let Err(e) = enrich.validate()
+        {
+            errors.push(e.within("enrich"));
         }
         if self.batch.max_events == 0 {
             errors.push(ConfigError::new("batch.max_events", "must be at least 1"));

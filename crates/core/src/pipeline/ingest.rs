@@ -12,7 +12,7 @@ use crate::filter::Filter;
 use crate::metrics as m;
 use crate::normalize::Normalizer;
 use crate::source::{CommitHook, EventSource, RawEvent, SourceError, SourceItem};
-use crate::store::{Checkpoint, Store};
+use crate::store::{AppendOutcome, Checkpoint, Store};
 
 pub(super) struct Ingest {
     pub normalizer: Arc<dyn Normalizer>,
@@ -21,6 +21,7 @@ pub(super) struct Ingest {
     pub config: PipelineConfig,
     pub last_seq: watch::Sender<u64>,
     pub stored_at: super::stored_at::StoredAt,
+    pub volume: std::sync::Mutex<super::EventVolume>,
 }
 
 #[derive(Debug, Default)]
@@ -147,8 +148,11 @@ impl Ingest {
         let checkpoint = pending.checkpoint.take();
         let committed = hook.and(checkpoint.clone());
         let started = Instant::now();
-        let outcome =
-            blocking(&self.store, move |s| s.append(&events, checkpoint.as_ref())).await?;
+        let (outcome, events) = blocking(&self.store, move |s| {
+            let outcome = s.append(&events, checkpoint.as_ref())?;
+            Ok((outcome, events))
+        })
+        .await?;
         if let (Some(hook), Some(checkpoint)) = (hook, committed) {
             hook(&checkpoint);
         }
@@ -157,8 +161,36 @@ impl Ingest {
         metrics::counter!(m::EVENTS_DEDUPLICATED_TOTAL).increment(outcome.duplicates as u64);
         report.stored += outcome.stored as u64;
         report.duplicates += outcome.duplicates as u64;
+        self.count_volume(events, &outcome).await?;
         self.stored_at.mark(outcome.last_seq, Instant::now());
         self.last_seq.send_replace(outcome.last_seq);
+        Ok(())
+    }
+}
+
+impl Ingest {
+    /// `kev_events_total` counts stored events only. Without duplicates (the steady state
+    /// of a watch) that is the whole batch; after a relist the stored ones are read back.
+    async fn count_volume(
+        &self,
+        events: Vec<Event>,
+        outcome: &AppendOutcome,
+    ) -> Result<(), PipelineError> {
+        if outcome.duplicates == 0 {
+            if let Ok(mut volume) = self.volume.lock() {
+                events.iter().for_each(|e| volume.record(e));
+            }
+            return Ok(());
+        }
+        if outcome.stored == 0 {
+            return Ok(());
+        }
+        let first = outcome.last_seq + 1 - outcome.stored as u64;
+        let stored = outcome.stored;
+        let read = blocking(&self.store, move |s| s.read_log(first, stored)).await?;
+        if let Ok(mut volume) = self.volume.lock() {
+            read.iter().for_each(|e| volume.record(&e.event));
+        }
         Ok(())
     }
 }

@@ -14,25 +14,95 @@ use crate::metrics as m;
 
 /// Reasons of kubelet, the scheduler and the core controllers: always their own label.
 const WELL_KNOWN_REASONS: &[&str] = &[
-    "BackOff", "Completed", "Created", "Evicted", "ExceededGracePeriod", "Failed", "FailedAttachVolume",
-    "FailedCreate", "FailedCreatePodSandBox", "FailedDelete", "FailedKillPod", "FailedMount", "FailedScheduling",
-    "FailedSync", "FailedToUpdateEndpoint", "FailedPostStartHook", "FailedPreStopHook", "FreeDiskSpaceFailed",
-    "ImageGCFailed", "InspectFailed", "InvalidDiskCapacity", "Killing", "NodeAllocatableEnforced", "NodeHasDiskPressure",
-    "NodeHasInsufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientMemory", "NodeHasSufficientPID",
-    "NodeNotReady", "NodeNotSchedulable", "NodeReady", "NodeSchedulable", "OOMKilling", "Preempted", "Preempting",
-    "Pulled", "Pulling", "RegisteredNode", "RemovingNode", "Rebooted", "SandboxChanged", "Scheduled",
-    "ScalingReplicaSet", "Started", "Starting", "SuccessfulAttachVolume", "SuccessfulCreate", "SuccessfulDelete",
-    "SuccessfulMountVolume", "SuccessfulRescale", "SystemOOM", "Unhealthy", "FailedGetResourceMetric",
-    "FailedComputeMetricsReplicas", "ProvisioningFailed", "ProvisioningSucceeded", "ExternalProvisioning",
-    "WaitForFirstConsumer", "LeaderElection", "ErrImagePull", "ImagePullBackOff", "CrashLoopBackOff",
-    "MissingSecret", "NetworkNotReady", "DNSConfigForming",
+    "BackOff",
+    "Completed",
+    "Created",
+    "Evicted",
+    "ExceededGracePeriod",
+    "Failed",
+    "FailedAttachVolume",
+    "FailedCreate",
+    "FailedCreatePodSandBox",
+    "FailedDelete",
+    "FailedKillPod",
+    "FailedMount",
+    "FailedScheduling",
+    "FailedSync",
+    "FailedToUpdateEndpoint",
+    "FailedPostStartHook",
+    "FailedPreStopHook",
+    "FreeDiskSpaceFailed",
+    "ImageGCFailed",
+    "InspectFailed",
+    "InvalidDiskCapacity",
+    "Killing",
+    "NodeAllocatableEnforced",
+    "NodeHasDiskPressure",
+    "NodeHasInsufficientMemory",
+    "NodeHasNoDiskPressure",
+    "NodeHasSufficientMemory",
+    "NodeHasSufficientPID",
+    "NodeNotReady",
+    "NodeNotSchedulable",
+    "NodeReady",
+    "NodeSchedulable",
+    "OOMKilling",
+    "Preempted",
+    "Preempting",
+    "Pulled",
+    "Pulling",
+    "RegisteredNode",
+    "RemovingNode",
+    "Rebooted",
+    "SandboxChanged",
+    "Scheduled",
+    "ScalingReplicaSet",
+    "Started",
+    "Starting",
+    "SuccessfulAttachVolume",
+    "SuccessfulCreate",
+    "SuccessfulDelete",
+    "SuccessfulMountVolume",
+    "SuccessfulRescale",
+    "SystemOOM",
+    "Unhealthy",
+    "FailedGetResourceMetric",
+    "FailedComputeMetricsReplicas",
+    "ProvisioningFailed",
+    "ProvisioningSucceeded",
+    "ExternalProvisioning",
+    "WaitForFirstConsumer",
+    "LeaderElection",
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "CrashLoopBackOff",
+    "MissingSecret",
+    "NetworkNotReady",
+    "DNSConfigForming",
 ];
 
 /// Kinds of core objects: always their own label.
 const WELL_KNOWN_KINDS: &[&str] = &[
-    "Pod", "Node", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service",
-    "Endpoints", "PersistentVolumeClaim", "PersistentVolume", "HorizontalPodAutoscaler", "Namespace",
-    "ConfigMap", "Secret", "Ingress", "ServiceAccount", "Lease", "PodDisruptionBudget",
+    "Pod",
+    "Node",
+    "Deployment",
+    "ReplicaSet",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "CronJob",
+    "Service",
+    "Endpoints",
+    "PersistentVolumeClaim",
+    "PersistentVolume",
+    "HorizontalPodAutoscaler",
+    "Namespace",
+    "ConfigMap",
+    "Secret",
+    "Ingress",
+    "ServiceAccount",
+    "Lease",
+    "PodDisruptionBudget",
 ];
 
 /// `metrics:` config: which labels `kev_events_total` carries.
@@ -97,7 +167,11 @@ struct Bounded {
 
 impl Bounded {
     fn new(fixed: &[&'static str], limit: usize) -> Self {
-        Self { fixed: fixed.iter().copied().collect(), extra: HashSet::new(), limit }
+        Self {
+            fixed: fixed.iter().copied().collect(),
+            extra: HashSet::new(),
+            limit,
+        }
     }
 
     fn label(&mut self, value: &str) -> String {
@@ -141,7 +215,10 @@ impl EventVolume {
         if self.config.by_namespace {
             labels.push(("namespace", self.namespaces.label(&event.namespace)));
         }
-        let labels: Vec<metrics::Label> = labels.into_iter().map(|(k, v)| metrics::Label::new(k, v)).collect();
+        let labels: Vec<metrics::Label> = labels
+            .into_iter()
+            .map(|(k, v)| metrics::Label::new(k, v))
+            .collect();
         metrics::counter!(m::EVENTS_TOTAL, labels).increment(1);
     }
 }
@@ -152,11 +229,20 @@ mod tests {
 
     #[test]
     fn label_values_stay_bounded_and_stable() {
-        let mut v = EventVolume::new(EventVolumeConfig { top_reasons: 3, ..Default::default() });
-        let labels: Vec<String> = (0..10).map(|i| v.reason_label(&format!("Custom{i}"))).collect();
+        let mut v = EventVolume::new(EventVolumeConfig {
+            top_reasons: 3,
+            ..Default::default()
+        });
+        let labels: Vec<String> = (0..10)
+            .map(|i| v.reason_label(&format!("Custom{i}")))
+            .collect();
         assert_eq!(&labels[..3], &["Custom0", "Custom1", "Custom2"]);
         assert!(labels[3..].iter().all(|l| l == "other"));
-        assert_eq!(v.reason_label("Custom1"), "Custom1", "a value once given stays");
+        assert_eq!(
+            v.reason_label("Custom1"),
+            "Custom1",
+            "a value once given stays"
+        );
         assert_eq!(v.reason_label("FailedScheduling"), "FailedScheduling");
         assert_eq!(v.reason_label(""), "other");
     }
