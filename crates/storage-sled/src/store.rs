@@ -88,7 +88,7 @@ impl SledStore {
                 .cache_capacity(options.cache_bytes)
         };
         let db = if db_dir.exists() {
-            guarded(&path, || config(&db_dir).open())?
+            open_existing(&path, || guarded(&path, || config(&db_dir).open()))?
         } else {
             create(dir, &db_dir, &path, config)?
         };
@@ -597,4 +597,26 @@ fn state_key(namespace: &str, key: &str) -> Vec<u8> {
     k.extend_from_slice(namespace.as_bytes());
     k.extend_from_slice(key.as_bytes());
     k
+}
+
+/// How long a reopen waits for the file lock. sled's flusher thread lets go of the lock
+/// shortly after the last handle is dropped, so closing and reopening in one process
+/// briefly sees the lock still held; another process's lock outlasts this and is reported.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn open_existing(path: &str, open: impl Fn() -> Result<sled::Db>) -> Result<sled::Db> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match open() {
+            Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(StoreError::Locked { .. }) => {
+                return Err(StoreError::Locked {
+                    path: path.to_owned(),
+                });
+            }
+            other => return other,
+        }
+    }
 }

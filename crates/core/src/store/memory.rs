@@ -50,9 +50,13 @@ impl MemoryStore {
     }
 }
 
-/// Size an event counts for in `max_bytes` retention: its JSON encoding.
+/// Size an event counts for in `max_bytes` retention: its length in the persistent
+/// stores' binary record, so the three backends count alike (JSON would cost more
+/// than the rest of an append).
 pub(crate) fn encoded_len(event: &Event) -> u64 {
-    serde_json::to_vec(event).map_or(0, |v| v.len() as u64)
+    let mut buf = Vec::with_capacity(1024);
+    super::codec::encode_event(event, &mut buf);
+    buf.len() as u64
 }
 
 impl Store for MemoryStore {
