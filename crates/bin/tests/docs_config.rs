@@ -35,3 +35,26 @@ fn every_yaml_block_of_the_config_reference_is_valid() {
         );
     }
 }
+
+#[test]
+fn every_example_config_is_valid() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let out = check_config(&path);
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 5,
+        "history-only, warnings-webhook, remediation-mcp and the two fleet files"
+    );
+}
