@@ -184,7 +184,8 @@ fn create(
         db.flush().map_err(|e| store_error(path, e))?;
     }
     std::fs::rename(&tmp, db_dir).map_err(io)?;
-    guarded(path, || config(db_dir).open())
+    // The handle above was just dropped: its flusher may still hold the lock.
+    open_existing(path, || guarded(path, || config(db_dir).open()))
 }
 
 /// Runs a sled open, turning its errors and panics on damaged files into [`StoreError`]s.
