@@ -104,6 +104,7 @@ fn build_route(
         ));
     }
     if let Some(enrich) = &config.enrich {
+        #[cfg_attr(not(feature = "kube"), allow(unused_mut))] // pushed to with `kube` only
         let mut parts: Vec<Arc<dyn kev_core::Enricher>> =
             vec![Arc::new(kev_core::enrich::RelatedEventsEnricher::new(
                 Arc::clone(store),

@@ -15,3 +15,14 @@ pub enum KubeSourceError {
     #[error("invalid kube source config: {0}")]
     Config(#[from] kev_core::config::ConfigError),
 }
+
+impl KubeSourceError {
+    /// Errors the user fixes in the environment or the config (no cluster, a broken
+    /// kubeconfig, an invalid source config), as opposed to a failing API server.
+    pub fn is_usage_error(&self) -> bool {
+        matches!(
+            self,
+            Self::NoCluster | Self::Kubeconfig(_) | Self::Config(_)
+        )
+    }
+}

@@ -97,6 +97,8 @@ fn parse_source(spec: &str, context: Option<&str>) -> anyhow::Result<SourceConfi
 }
 
 fn set_context(source: &mut SourceConfig, context: &str) -> anyhow::Result<()> {
+    #[cfg(not(feature = "kube"))]
+    let _ = context;
     match source {
         #[cfg(feature = "kube")]
         SourceConfig::Kube(kube) => {
