@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use kev_core::metrics as names;
 use kev_core::store::codec::{decode_event, encode_event};
 use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_of};
-use kev_core::store::retention::{Plan, Snapshot, plan};
+use kev_core::store::retention::{Snapshot, take_oldest};
 use kev_core::{
     AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Event, Order, Query, Retention, Store,
     StoreError, StoreStats, StoredEvent,
@@ -557,22 +557,15 @@ impl Store for RedbStore {
             let mut events = get_u64(p, &meta, KEY_EVENTS)?;
             let mut bytes = get_u64(p, &meta, KEY_BYTES)?;
             while let Some((seq, event, len)) = self.oldest(&log)? {
-                let decision = plan(
-                    retention,
-                    &Snapshot {
-                        events,
-                        bytes,
-                        oldest_time: event.time(),
-                        oldest_len: len,
-                        oldest_delivered: seq <= delivered,
-                        now,
-                    },
-                );
-                if decision == Plan::Keep {
-                    break;
-                }
-                if out.removed == max_remove {
-                    out.more = true;
+                let snapshot = Snapshot {
+                    events,
+                    bytes,
+                    oldest_time: event.time(),
+                    oldest_len: len,
+                    oldest_delivered: seq <= delivered,
+                    now,
+                };
+                if !take_oldest(retention, &snapshot, max_remove, &mut out) {
                     break;
                 }
                 log.remove(seq).map_err(|e| self.err(e))?;
@@ -583,10 +576,6 @@ impl Store for RedbStore {
                     .map_err(|e| self.err(e))?;
                 events = events.saturating_sub(1);
                 bytes = bytes.saturating_sub(len);
-                out.removed += 1;
-                if decision == Plan::EvictUndelivered {
-                    out.evicted_undelivered += 1;
-                }
             }
             if out.removed > 0 {
                 put_u64(p, &mut meta, KEY_EVENTS, events)?;

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use kev_core::metrics as names;
 use kev_core::store::codec::{decode_event, encode_event};
 use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_key, seq_of};
-use kev_core::store::retention::{Plan, Snapshot, plan};
+use kev_core::store::retention::{Snapshot, take_oldest};
 use kev_core::{
     AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Event, Order, Query, Retention, Store,
     StoreError, StoreStats, StoredEvent,
@@ -466,30 +466,19 @@ impl Store for SledStore {
             let seq = seq_of(&k).unwrap_or(0);
             let event = self.decode(seq, &v)?;
             let len = v.len() as u64;
-            let decision = plan(
-                retention,
-                &Snapshot {
-                    events,
-                    bytes,
-                    oldest_time: event.time(),
-                    oldest_len: len,
-                    oldest_delivered: seq <= delivered,
-                    now,
-                },
-            );
-            if decision == Plan::Keep {
-                break;
-            }
-            if out.removed == max_remove {
-                out.more = true;
+            let snapshot = Snapshot {
+                events,
+                bytes,
+                oldest_time: event.time(),
+                oldest_len: len,
+                oldest_delivered: seq <= delivered,
+                now,
+            };
+            if !take_oldest(retention, &snapshot, max_remove, &mut out) {
                 break;
             }
             events = events.saturating_sub(1);
             bytes = bytes.saturating_sub(len);
-            out.removed += 1;
-            if decision == Plan::EvictUndelivered {
-                out.evicted_undelivered += 1;
-            }
             doomed.push((seq, event));
         }
         if doomed.is_empty() {

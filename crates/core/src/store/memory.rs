@@ -145,22 +145,15 @@ impl Store for MemoryStore {
         let delivered = inner.cursors.values().copied().min().unwrap_or(u64::MAX);
         let mut out = CompactOutcome::default();
         while let Some((&seq, (event, len))) = inner.log.first_key_value() {
-            let plan = super::retention::plan(
-                retention,
-                &super::retention::Snapshot {
-                    events: inner.log.len() as u64,
-                    bytes: inner.bytes,
-                    oldest_time: event.time(),
-                    oldest_len: *len,
-                    oldest_delivered: seq <= delivered,
-                    now,
-                },
-            );
-            if plan == super::retention::Plan::Keep {
-                break;
-            }
-            if out.removed == max_remove {
-                out.more = true;
+            let snapshot = super::retention::Snapshot {
+                events: inner.log.len() as u64,
+                bytes: inner.bytes,
+                oldest_time: event.time(),
+                oldest_len: *len,
+                oldest_delivered: seq <= delivered,
+                now,
+            };
+            if !super::retention::take_oldest(retention, &snapshot, max_remove, &mut out) {
                 break;
             }
             let len = *len;
@@ -168,10 +161,6 @@ impl Store for MemoryStore {
             inner.log.remove(&seq);
             inner.keys.remove(&key);
             inner.bytes -= len;
-            out.removed += 1;
-            if plan == super::retention::Plan::EvictUndelivered {
-                out.evicted_undelivered += 1;
-            }
         }
         Ok(out)
     }

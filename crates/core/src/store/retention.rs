@@ -2,7 +2,7 @@
 
 use jiff::Timestamp;
 
-use super::Retention;
+use super::{CompactOutcome, Retention};
 
 /// What a backend sees of its log when deciding about the oldest event.
 #[derive(Debug, Clone, Copy)]
@@ -57,4 +57,28 @@ pub fn plan(retention: &Retention, s: &Snapshot) -> Plan {
         (false, _, true) => Plan::EvictUndelivered,
         _ => Plan::Keep,
     }
+}
+
+/// One compaction step on the oldest event, the same in every backend: true when it is
+/// to be removed (and then counted in `out`); false when the round stops, because
+/// nothing more may go or because `max_remove` was reached (then `out.more` is set).
+pub fn take_oldest(
+    retention: &Retention,
+    snapshot: &Snapshot,
+    max_remove: u64,
+    out: &mut CompactOutcome,
+) -> bool {
+    let decision = plan(retention, snapshot);
+    if decision == Plan::Keep {
+        return false;
+    }
+    if out.removed == max_remove {
+        out.more = true;
+        return false;
+    }
+    out.removed += 1;
+    if decision == Plan::EvictUndelivered {
+        out.evicted_undelivered += 1;
+    }
+    true
 }
