@@ -17,17 +17,13 @@ async fn delivery_goes_on_when_the_stream_leader_dies() {
     let urls: Vec<String> = nodes.iter().map(NatsServer::url).collect();
     let servers = servers_yaml(&urls);
     let clusters = ["fleet-1", "fleet-2"];
+    // The second halves of the agents' events come only after the leader is killed.
     let mut agents = Vec::new();
+    let mut second_half = Vec::new();
     for cluster in clusters {
-        let input = dir.path().join(format!("{cluster}.jsonl"));
-        write_events(&input, cluster, PER_AGENT);
-        agents.push(kev_run(&agent_config(
-            dir.path(),
-            cluster,
-            &input,
-            &servers,
-            3,
-        )));
+        let (agent, go) = agent_in_two_halves(dir.path(), cluster, PER_AGENT, &servers, 3);
+        agents.push(agent);
+        second_half.push(go);
     }
     let central = central_config(dir.path(), &servers, 3);
     let mut kev_central = kev_run(&central);
@@ -52,6 +48,9 @@ async fn delivery_goes_on_when_the_stream_leader_dies() {
     let node = nodes.iter_mut().find(|n| n.name == leader).unwrap();
     node.kill();
     assert!(p.last_seq < total, "the kill came too late: {p:?}");
+    for go in second_half {
+        go.send(()).unwrap();
+    }
 
     for mut agent in agents {
         let status = tokio::task::spawn_blocking(move || agent.wait().unwrap())

@@ -18,17 +18,13 @@ async fn agents_ride_out_a_server_restart_without_loss_or_duplicates() {
     let mut server = NatsServer::single(dir.path());
     let servers = servers_yaml(&[server.url()]);
     let clusters = ["edge-a", "edge-b"];
+    // The second halves of the agents' events come only after the server is killed.
     let mut agents = Vec::new();
+    let mut second_half = Vec::new();
     for cluster in clusters {
-        let input = dir.path().join(format!("{cluster}.jsonl"));
-        write_events(&input, cluster, PER_AGENT);
-        agents.push(kev_run(&agent_config(
-            dir.path(),
-            cluster,
-            &input,
-            &servers,
-            1,
-        )));
+        let (agent, go) = agent_in_two_halves(dir.path(), cluster, PER_AGENT, &servers, 1);
+        agents.push(agent);
+        second_half.push(go);
     }
     let central = central_config(dir.path(), &servers, 1);
     let mut kev_central = kev_run(&central);
@@ -41,6 +37,9 @@ async fn agents_ride_out_a_server_restart_without_loss_or_duplicates() {
     .await;
     server.kill();
     assert!(p.last_seq < total, "the restart came too late: {p:?}");
+    for go in second_half {
+        go.send(()).unwrap();
+    }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     server.start();
 

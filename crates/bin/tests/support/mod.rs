@@ -238,6 +238,40 @@ pub fn kev_run(config: &Path) -> Child {
         .unwrap()
 }
 
+/// An agent of `cluster` that reads its `PER_AGENT` events from stdin: the first half at
+/// once, the second half when the returned sender is sent to (or dropped). A fault
+/// injected in between then always falls in the middle of the run, however fast the
+/// machine is.
+pub fn agent_in_two_halves(
+    dir: &Path,
+    cluster: &str,
+    per_agent: usize,
+    servers: &str,
+    replicas: usize,
+) -> (Child, std::sync::mpsc::Sender<()>) {
+    let input = dir.join(format!("{cluster}.jsonl"));
+    write_events(&input, cluster, per_agent);
+    let lines = std::fs::read_to_string(&input).unwrap();
+    let middle = lines.match_indices('\n').nth(per_agent / 2 - 1).unwrap().0 + 1;
+    let (first, second) = (lines[..middle].to_owned(), lines[middle..].to_owned());
+    let config = agent_config(dir, cluster, Path::new("/dev/stdin"), servers, replicas);
+    let mut agent = Command::new(env!("CARGO_BIN_EXE_kev"))
+        .args(["run", "--config", config.to_str().unwrap()])
+        .env("KEV_LOG_LEVEL", "error")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = agent.stdin.take().unwrap();
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        stdin.write_all(first.as_bytes()).unwrap();
+        let _ = wait.recv();
+        stdin.write_all(second.as_bytes()).unwrap();
+    });
+    (agent, go)
+}
+
 /// Number of events of `cluster` in the central store, through `kev query`, with the
 /// set of distinct idempotency keys.
 pub fn query_cluster(config: &Path, cluster: &str) -> (usize, std::collections::HashSet<String>) {
