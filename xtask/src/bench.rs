@@ -1,4 +1,6 @@
-//! `cargo xtask bench`: one table over every criterion benchmark in the workspace.
+//! `cargo xtask bench`: one table over every criterion benchmark in the workspace, and
+//! one over the workload benches that report figures of their own (latency quantiles,
+//! drain rate, RSS) as JSON under `target/kev-bench/` (kev-sinks' `delivery` bench).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -32,11 +34,68 @@ pub fn run(filter: Option<&str>, no_run: bool) -> anyhow::Result<ExitCode> {
     collect(&root.join("target/criterion"), &mut rows)?;
     rows.retain(|r| filter.is_none_or(|f| r.id.contains(f)));
     rows.sort_by(|a, b| a.id.cmp(&b.id));
-    if rows.is_empty() {
-        bail!("no criterion results under target/criterion");
+    let mut workloads = read_workloads(&root.join("target/kev-bench"))?;
+    workloads.retain(|w| filter.is_none_or(|f| w.id.contains(f)));
+    if rows.is_empty() && workloads.is_empty() {
+        bail!("no criterion results under target/criterion and none under target/kev-bench");
     }
-    print_table(&rows);
+    if !rows.is_empty() {
+        print_table(&rows);
+    }
+    if !workloads.is_empty() {
+        if !rows.is_empty() {
+            println!();
+        }
+        print_workloads(&workloads);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One workload bench result: what it measured, in its own words, and its cost.
+struct Workload {
+    id: String,
+    summary: String,
+    wall_s: f64,
+    cpu_s: f64,
+}
+
+fn read_workloads(dir: &Path) -> anyhow::Result<Vec<Workload>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let v: Value =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        out.push(Workload {
+            id: v["id"].as_str().unwrap_or("?").to_owned(),
+            summary: v["summary"].as_str().unwrap_or("").to_owned(),
+            wall_s: v["wall_s"].as_f64().unwrap_or(f64::NAN),
+            cpu_s: v["cpu_s"].as_f64().unwrap_or(f64::NAN),
+        });
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+fn print_workloads(rows: &[Workload]) {
+    let width = rows.iter().map(|r| r.id.len()).max().unwrap_or(10).max(8);
+    println!(
+        "{:<width$}  {:>8}  {:>7}  result",
+        "workload", "wall", "cpu"
+    );
+    for row in rows {
+        println!(
+            "{:<width$}  {:>6.1} s  {:>5.1} s  {}",
+            row.id, row.wall_s, row.cpu_s, row.summary
+        );
+    }
 }
 
 fn workspace_root() -> anyhow::Result<PathBuf> {

@@ -1,7 +1,9 @@
 //! `cargo xtask`: developer tasks for kev.
 //!
 //! - `cargo xtask bench [FILTER]`: runs every criterion benchmark of the workspace and
-//!   prints one table (mean time per iteration and throughput).
+//!   prints one table (mean time per iteration and throughput), then the workload
+//!   benches' figures (delivery latency p50/p99 at 1k events/s, backlog drain rate and
+//!   RSS; `KEV_BENCH_SECS`, `KEV_BENCH_BACKLOG` shorten them).
 //! - `cargo xtask e2e`: kev in a kind (or any) cluster, checked end to end with kubectl;
 //!   exit code 2 when kind, a container engine, kubectl or helm is missing.
 

@@ -511,3 +511,82 @@ async fn the_commit_hook_hears_each_checkpoint_after_its_batch_is_stored() {
     }
     assert_eq!(last, 1200);
 }
+
+/// Records the route's committed cursor at each delivery; after `fail_after` batches it
+/// fails every delivery (retryable).
+#[derive(Debug)]
+struct CursorWatchingSink {
+    store: Arc<MemoryStore>,
+    cursors: Mutex<Vec<u64>>,
+    fail_after: Option<usize>,
+}
+
+#[async_trait]
+impl Sink for CursorWatchingSink {
+    fn name(&self) -> &str {
+        "watching"
+    }
+    async fn deliver(&self, _batch: &[StoredEvent]) -> Result<(), SinkError> {
+        let mut cursors = self.cursors.lock().unwrap();
+        if self.fail_after.is_some_and(|n| cursors.len() >= n) {
+            return Err(SinkError::retryable("503"));
+        }
+        cursors.push(self.store.cursor("backlog").unwrap());
+        Ok(())
+    }
+}
+
+async fn drain_backlog(fail_after: Option<usize>) -> (Arc<MemoryStore>, Vec<u64>) {
+    let store = Arc::new(MemoryStore::new());
+    let events: Vec<Event> = (1..=1000)
+        .map(|i| Event {
+            uid: format!("uid-{i}"),
+            resource_version: i.to_string(),
+            ..Default::default()
+        })
+        .collect();
+    store.append(&events, None).unwrap();
+    let sink = Arc::new(CursorWatchingSink {
+        store: store.clone(),
+        cursors: Mutex::default(),
+        fail_after,
+    });
+    Pipeline::new(
+        Box::new(CountingSource { n: 0, next: 0 }),
+        Arc::new(PassThrough),
+        store.clone(),
+    )
+    .config(PipelineConfig {
+        drain_timeout: Duration::from_secs(5),
+        ..config()
+    })
+    .route(
+        Route::new("backlog", Arc::new(KeepAll))
+            .sink(sink.clone())
+            .policy(SinkPolicy {
+                max_events: 100,
+                ..SinkPolicy::default()
+            }),
+    )
+    .run(CancellationToken::new())
+    .await
+    .unwrap();
+    let cursors = sink.cursors.lock().unwrap().clone();
+    (store, cursors)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_backlog_is_delivered_in_batches_and_committed_once_per_page() {
+    let (store, cursors) = drain_backlog(None).await;
+    // Ten sink batches of 100, one cursor commit for the page of 1000 after all of them.
+    assert_eq!(cursors, [0; 10]);
+    assert_eq!(store.cursor("backlog").unwrap(), 1000);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_page_cut_short_commits_the_batches_acknowledged_before() {
+    let (store, cursors) = drain_backlog(Some(3)).await;
+    assert_eq!(cursors, [0, 0, 0]);
+    // The drain deadline ended the retries of batch 4: batches 1-3 stay acknowledged.
+    assert_eq!(store.cursor("backlog").unwrap(), 300);
+}

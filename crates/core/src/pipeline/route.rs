@@ -19,6 +19,11 @@ use crate::remediation::{GateDecision, RemediationGate};
 use crate::sink::{Sink, SinkError};
 use crate::store::{DeadLetter, Store, StoredEvent};
 
+/// Sink batches delivered per cursor commit when a backlog is read: a commit is a durable
+/// write (an fsync on redb), so committing once per batch of 100 would cap a drain at a
+/// few hundred commits a second. After a crash at most this many batches are repeated.
+const BATCHES_PER_COMMIT: usize = 10;
+
 /// Batching and retry settings shared by a route's sinks.
 #[derive(Debug, Clone)]
 pub struct SinkPolicy {
@@ -229,52 +234,82 @@ impl Route {
             if !self.wait_for_full_batch(&mut ctx, cursor).await {
                 break;
             }
-            let batch = blocking(&ctx.store, {
-                let limit = self.policy.max_events.max(1);
+            let page = blocking(&ctx.store, {
+                let limit = self.policy.max_events.max(1) * BATCHES_PER_COMMIT;
                 move |s| s.read_log(cursor + 1, limit)
             })
             .await?;
             // Retention may have evicted what this route had not read (hard cap only).
-            let read_through = batch.last().map_or(last, |e| e.seq);
-            let selected = self.select(batch, &mut report);
-            let selected = self.gate(selected, &ctx, &mut report).await?;
-            let enriched = self.enrich(&selected).await;
-            let items = match &enriched {
-                Some(e) => Items::Enriched(e),
-                None => Items::Plain(&selected),
-            };
-            let dead_before = report.dead_lettered;
+            let read_through = page.last().map_or(last, |e| e.seq);
+            let mut delivered_through = cursor;
+            let mut selected_seqs = Vec::new();
             let mut aborted = false;
-            for sink in self.sinks.clone() {
+            let mut page = page.into_iter().peekable();
+            while page.peek().is_some() {
+                let batch: Vec<StoredEvent> =
+                    page.by_ref().take(self.policy.max_events.max(1)).collect();
+                let batch_last = batch.last().map_or(read_through, |e| e.seq);
                 if let Delivered::Aborted = self
-                    .deliver(sink.as_ref(), items, &ctx, &mut report)
+                    .process(batch, &ctx, &mut report, &mut selected_seqs)
                     .await?
                 {
                     aborted = true;
                     break;
                 }
+                delivered_through = batch_last;
+            }
+            if !aborted {
+                delivered_through = read_through;
+            }
+            if delivered_through > cursor {
+                blocking(&ctx.store, {
+                    let name = name.clone();
+                    move |s| s.commit_cursor(&name, delivered_through)
+                })
+                .await?;
+                let acknowledged = std::time::Instant::now();
+                let latency = metrics::histogram!(m::SINK_LATENCY_SECONDS, "route" => name.clone());
+                for seq in selected_seqs {
+                    if let Some(stored) = ctx.stored_at.lookup(seq) {
+                        latency.record(acknowledged.duration_since(stored).as_secs_f64());
+                    }
+                }
+                cursor = delivered_through;
+                report.cursor = cursor;
             }
             if aborted {
                 break;
             }
-            blocking(&ctx.store, {
-                let name = name.clone();
-                move |s| s.commit_cursor(&name, read_through)
-            })
-            .await?;
-            let acknowledged = std::time::Instant::now();
-            for e in &selected {
-                if let Some(stored) = ctx.stored_at.lookup(e.seq) {
-                    metrics::histogram!(m::SINK_LATENCY_SECONDS, "route" => name.clone())
-                        .record(acknowledged.duration_since(stored).as_secs_f64());
-                }
-            }
-            let dead = report.dead_lettered - dead_before;
-            report.delivered += (selected.len() as u64).saturating_sub(dead);
-            cursor = read_through;
-            report.cursor = cursor;
         }
         Ok(report)
+    }
+
+    /// One sink batch: filter, limit, gate, enrich, deliver to every sink. The seqs of the
+    /// delivered events go to `delivered` (for the latency once the cursor is committed).
+    async fn process(
+        &mut self,
+        batch: Vec<StoredEvent>,
+        ctx: &RouteContext,
+        report: &mut RouteReport,
+        delivered: &mut Vec<u64>,
+    ) -> Result<Delivered, PipelineError> {
+        let selected = self.select(batch, report);
+        let selected = self.gate(selected, ctx, report).await?;
+        let enriched = self.enrich(&selected).await;
+        let items = match &enriched {
+            Some(e) => Items::Enriched(e),
+            None => Items::Plain(&selected),
+        };
+        let dead_before = report.dead_lettered;
+        for sink in self.sinks.clone() {
+            if let Delivered::Aborted = self.deliver(sink.as_ref(), items, ctx, report).await? {
+                return Ok(Delivered::Aborted);
+            }
+        }
+        let dead = report.dead_lettered - dead_before;
+        report.delivered += (selected.len() as u64).saturating_sub(dead);
+        delivered.extend(selected.iter().map(|e| e.seq));
+        Ok(Delivered::Yes)
     }
 
     /// With a `max_delay`, waits until a whole batch is stored or the delay passed.

@@ -16,4 +16,5 @@ mod tests;
 pub use config::{McpSinkConfig, Protocol, RemediationMode, RiskLevel};
 pub use outcome::{OUTCOME_NAMESPACE, OutcomeStatus, RemediationRecord};
 pub use payload::{PayloadOptions, arguments, issue};
+pub use protocol::IDEMPOTENCY_META_KEY;
 pub use sink::McpSink;

@@ -1,34 +1,62 @@
 //! MCP protocol mode: an MCP client over Streamable HTTP (the official `rmcp` SDK) that
-//! initializes a session and calls the configured tool with the arguments.
+//! keeps one session per sink and calls the configured tool in it.
+//!
+//! The session is opened (`initialize`) by the first call and reused. When the server
+//! forgets it (HTTP 404 for the `Mcp-Session-Id`, as after a restart), rmcp initializes
+//! a new one and repeats the request by itself. When the connection breaks, the session
+//! is dropped and the call is made once more on a fresh one; only if that fails too does
+//! the route see a (retryable) error.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use kev_core::SinkError;
 use kev_core::config::ConfigError;
-use reqwest_mcp::header::{HeaderName, HeaderValue};
 use rmcp::ServiceExt;
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientCapabilities, ErrorCode, ErrorData,
-    Implementation, InitializeRequestParams,
+    Implementation, InitializeRequestParams, JsonObject,
 };
-use rmcp::service::{ClientInitializeError, ServiceError};
+use rmcp::service::{ClientInitializeError, RoleClient, RunningService, ServiceError};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Map, Value};
+use tokio::sync::Mutex;
 
 use super::outcome::{Answer, OutcomeStatus, first_text};
 use super::rest::read_answer_value;
 use super::secret::Token;
 
-/// Calls one tool of one MCP server; a session per call, closed after it.
-#[derive(Debug, Clone)]
+/// The `_meta` key of a `tools/call` that carries the event's idempotency key, so that
+/// the server can drop the repeat of a call (at-least-once delivery).
+pub const IDEMPOTENCY_META_KEY: &str = "dev.kev/idempotencyKey";
+
+type Session = RunningService<RoleClient, InitializeRequestParams>;
+
+/// An open session and the token it was opened with (a rotated token opens a new one).
+struct Open {
+    session: Arc<Session>,
+    token: Option<String>,
+}
+
+/// Calls one tool of one MCP server, in one session reused across calls.
 pub(super) struct McpClient {
     http: reqwest_mcp::Client,
     endpoint: Arc<str>,
     tool: String,
     timeout: Duration,
+    /// Held only to open or drop the session, never across a call.
+    open: Mutex<Option<Open>>,
+}
+
+impl std::fmt::Debug for McpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpClient")
+            .field("endpoint", &self.endpoint)
+            .field("tool", &self.tool)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl McpClient {
@@ -62,43 +90,46 @@ impl McpClient {
             endpoint: endpoint.into(),
             tool: tool.to_owned(),
             timeout,
+            open: Mutex::new(None),
         })
     }
 
-    /// `initialize`, `tools/call`, close; all within the timeout. `Err` is a failure
-    /// to retry; a refusal is a [`OutcomeStatus::Rejected`] answer.
+    /// `tools/call` in the sink's session (opened first if needed), within the timeout.
+    /// `Err` is a failure to retry; a refusal is a [`OutcomeStatus::Rejected`] answer.
     pub async fn call(
         &self,
         args: Map<String, Value>,
         idempotency_key: &str,
         token: Option<&Token>,
     ) -> Result<Answer, SinkError> {
-        let mut config = StreamableHttpClientTransportConfig::with_uri(Arc::clone(&self.endpoint));
-        // As in REST mode, so that a receiver can drop the repeat of a call.
-        if let Ok(key) = HeaderValue::from_str(idempotency_key) {
-            let headers = HashMap::from([(HeaderName::from_static("idempotency-key"), key)]);
-            config = config.custom_headers(headers);
-        }
-        if let Some(token) = token {
-            config = config.auth_header(token.0.clone());
-        }
-        let transport = StreamableHttpClientTransport::with_client(self.http.clone(), config);
-        let info = InitializeRequestParams::new(
-            ClientCapabilities::default(),
-            Implementation::new("kev", env!("CARGO_PKG_VERSION")),
-        );
-        let session = async {
-            let client = info.serve(transport).await.map_err(initialize_error)?;
-            let params = CallToolRequestParams::new(self.tool.clone()).with_arguments(args);
-            let result = client.call_tool(params).await;
-            // Closing is best effort: the answer is in hand.
-            let _ = client.cancel().await;
-            match result {
-                Ok(result) => Ok(read_result(&self.tool, result)),
-                Err(e) => call_error(e),
+        let mut meta = JsonObject::new();
+        meta.insert(IDEMPOTENCY_META_KEY.into(), idempotency_key.into());
+        let mut params = CallToolRequestParams::new(self.tool.clone()).with_arguments(args);
+        params.meta = Some(meta.into());
+        let token = token.map(|t| t.0.clone());
+        let attempt = async {
+            let (session, reused) = self.session(token.as_ref()).await?;
+            match session.call_tool(params.clone()).await {
+                Err(e) if broken(&e) => {
+                    self.forget(&session).await;
+                    if !reused {
+                        return call_error(e);
+                    }
+                    // A session that served calls before: its connection went stale.
+                    tracing::debug!(error = %chain(&e), "MCP session broken; opening a new one");
+                    let (session, _) = self.session(token.as_ref()).await?;
+                    let result = session.call_tool(params).await;
+                    if let Err(e) = &result
+                        && broken(e)
+                    {
+                        self.forget(&session).await;
+                    }
+                    self.answer(result)
+                }
+                result => self.answer(result),
             }
         };
-        match tokio::time::timeout(self.timeout, session).await {
+        match tokio::time::timeout(self.timeout, attempt).await {
             Ok(outcome) => outcome,
             Err(_) => Err(SinkError::retryable(format!(
                 "no answer from the MCP server within {:?}",
@@ -106,6 +137,60 @@ impl McpClient {
             ))),
         }
     }
+
+    fn answer(&self, result: Result<CallToolResult, ServiceError>) -> Result<Answer, SinkError> {
+        match result {
+            Ok(result) => Ok(read_result(&self.tool, result)),
+            Err(e) => call_error(e),
+        }
+    }
+
+    /// The open session, or a new one. True when the session served calls before.
+    async fn session(&self, token: Option<&String>) -> Result<(Arc<Session>, bool), SinkError> {
+        let mut open = self.open.lock().await;
+        if let Some(o) = open.as_ref()
+            && o.token.as_ref() == token
+            && !o.session.is_closed()
+            && !o.session.is_transport_closed()
+        {
+            return Ok((Arc::clone(&o.session), true));
+        }
+        let mut config = StreamableHttpClientTransportConfig::with_uri(Arc::clone(&self.endpoint));
+        if let Some(token) = token {
+            config = config.auth_header(token.clone());
+        }
+        let transport = StreamableHttpClientTransport::with_client(self.http.clone(), config);
+        let info = InitializeRequestParams::new(
+            ClientCapabilities::default(),
+            Implementation::new("kev", env!("CARGO_PKG_VERSION")),
+        );
+        let session = Arc::new(info.serve(transport).await.map_err(initialize_error)?);
+        tracing::debug!(endpoint = %self.endpoint, "MCP session opened");
+        *open = Some(Open {
+            session: Arc::clone(&session),
+            token: token.cloned(),
+        });
+        Ok((session, false))
+    }
+
+    /// Drops `session` if it is still the open one (a concurrent call may have replaced it).
+    async fn forget(&self, session: &Arc<Session>) {
+        let mut open = self.open.lock().await;
+        if open
+            .as_ref()
+            .is_some_and(|o| Arc::ptr_eq(&o.session, session))
+        {
+            *open = None;
+        }
+    }
+}
+
+/// The request did not get through, or the session's worker has ended.
+fn broken(error: &ServiceError) -> bool {
+    matches!(
+        error,
+        ServiceError::TransportSend(_) | ServiceError::TransportClosed
+    )
 }
 
 /// Invalid request, method not found, invalid params: asking again will not help.

@@ -413,4 +413,5 @@ fn config_errors_name_the_field() {
         .unwrap();
 }
 
+mod conformance;
 mod mcp_server;

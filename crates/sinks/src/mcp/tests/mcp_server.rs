@@ -27,12 +27,22 @@ use tokio_util::sync::CancellationToken;
 
 use super::{backoff_event, context, record};
 use crate::mcp::{McpSinkConfig, OutcomeStatus, Protocol, RemediationMode};
+use kev_core::testkit::sink::Fault;
 
 /// A `remediate` tool that records its arguments and, when given a gate, waits for a
-/// permit before answering (a remediation that takes long).
+/// permit before answering (a remediation that takes long). While `fault` is set it
+/// refuses every call: an internal error (retryable) or invalid params (permanent).
 #[derive(Clone, Default)]
-struct Remediator {
-    calls: Arc<Mutex<Vec<JsonObject>>>,
+pub(super) struct Remediator {
+    /// Arguments of every call, refused ones included.
+    pub calls: Arc<Mutex<Vec<JsonObject>>>,
+    /// Arguments of the calls answered with a result.
+    pub accepted: Arc<Mutex<Vec<JsonObject>>>,
+    /// `_meta` of every call.
+    pub metas: Arc<Mutex<Vec<JsonObject>>>,
+    /// Sessions opened (`notifications/initialized` received).
+    pub sessions: Arc<std::sync::atomic::AtomicUsize>,
+    pub fault: Arc<Mutex<Option<Fault>>>,
     gate: Option<Arc<Semaphore>>,
 }
 
@@ -41,10 +51,15 @@ impl ServerHandler for Remediator {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
     }
 
+    async fn on_initialized(&self, _context: rmcp::service::NotificationContext<RoleServer>) {
+        self.sessions
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         if request.name != "remediate" {
             return Err(ErrorData::invalid_params(
@@ -53,11 +68,19 @@ impl ServerHandler for Remediator {
             ));
         }
         let args = request.arguments.unwrap_or_default();
+        self.metas.lock().unwrap().push(context.meta.0.0.clone());
         let n = {
             let mut calls = self.calls.lock().unwrap();
             calls.push(args.clone());
             calls.len()
         };
+        match *self.fault.lock().unwrap() {
+            Some(Fault::Retryable) => return Err(ErrorData::internal_error("overloaded", None)),
+            Some(Fault::Permanent) => {
+                return Err(ErrorData::invalid_params("refused by the test", None));
+            }
+            None => {}
+        }
         if let Some(gate) = &self.gate {
             let _permit = gate
                 .acquire()
@@ -71,6 +94,7 @@ impl ServerHandler for Remediator {
         {
             return Ok(CallToolResult::error(vec![ContentBlock::text("kubectl failed")]).into());
         }
+        self.accepted.lock().unwrap().push(args.clone());
         // The dot-ai MCP tool answers with its JSON result as text.
         let answer = json!({
             "success": true,
@@ -81,18 +105,24 @@ impl ServerHandler for Remediator {
     }
 }
 
-struct McpServer {
-    url: String,
-    headers: Arc<Mutex<Vec<HeaderMap>>>,
-    stop: CancellationToken,
+pub(super) struct McpServer {
+    pub url: String,
+    pub headers: Arc<Mutex<Vec<HeaderMap>>>,
+    /// The server's sessions: clearing them makes it answer 404 to the session id.
+    pub sessions: Arc<LocalSessionManager>,
+    pub stop: CancellationToken,
 }
 
-async fn serve_mcp(remediator: Remediator, listener: tokio::net::TcpListener) -> McpServer {
+pub(super) async fn serve_mcp(
+    remediator: Remediator,
+    listener: tokio::net::TcpListener,
+) -> McpServer {
     let stop = CancellationToken::new();
+    let sessions = Arc::new(LocalSessionManager::default());
     let service: StreamableHttpService<Remediator, LocalSessionManager> =
         StreamableHttpService::new(
             move || Ok(remediator.clone()),
-            Default::default(),
+            sessions.clone(),
             StreamableHttpServerConfig::default()
                 .with_sse_keep_alive(None)
                 .with_cancellation_token(stop.child_token()),
@@ -117,11 +147,12 @@ async fn serve_mcp(remediator: Remediator, listener: tokio::net::TcpListener) ->
     McpServer {
         url: format!("http://{addr}/mcp"),
         headers,
+        sessions,
         stop,
     }
 }
 
-async fn start_mcp(remediator: Remediator) -> McpServer {
+pub(super) async fn start_mcp(remediator: Remediator) -> McpServer {
     serve_mcp(
         remediator,
         tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
@@ -129,7 +160,7 @@ async fn start_mcp(remediator: Remediator) -> McpServer {
     .await
 }
 
-fn mcp_config(url: &str) -> McpSinkConfig {
+pub(super) fn mcp_config(url: &str) -> McpSinkConfig {
     let mut config = McpSinkConfig::new(url);
     config.protocol = Protocol::Mcp;
     config
@@ -189,13 +220,14 @@ async fn mcp_tool_call_arguments_field_by_field() {
     assert_eq!(args["context"]["podSpec"]["kind"], "Pod");
     assert_eq!(args["context"]["relatedEvents"][0]["uid"], "older");
     assert_eq!(args["context"]["failures"][0]["part"], "related_events");
-    // Every request of the session carried the token.
+    // Every request of the session carried the token; the call, the idempotency key.
     let headers = server.headers.lock().unwrap().clone();
     assert!(!headers.is_empty());
     for h in &headers {
         assert_eq!(h["authorization"], "Bearer s3cr3t-token");
-        assert_eq!(h["idempotency-key"], "uid-1/101");
     }
+    let metas = remediator.metas.lock().unwrap().clone();
+    assert_eq!(metas[0][crate::mcp::IDEMPOTENCY_META_KEY], "uid-1/101");
 
     let rec = record(&store, &event).unwrap();
     assert_eq!(rec.status, OutcomeStatus::Success);
@@ -397,5 +429,126 @@ async fn a_pending_remediation_holds_up_only_its_route() {
     let fix = report.routes.iter().find(|r| r.route == "fix").unwrap();
     assert_eq!(fix.delivered, 3);
     assert_eq!(remediator.calls.lock().unwrap().len(), 3);
+    server.stop.cancel();
+}
+
+// ---- one session per sink ----
+
+fn opened(remediator: &Remediator) -> usize {
+    remediator
+        .sessions
+        .load(std::sync::atomic::Ordering::SeqCst)
+}
+
+fn accepted_uids(remediator: &Remediator) -> Vec<String> {
+    remediator
+        .accepted
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|a| a["context"]["event"]["uid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn one_session_serves_every_call_of_a_sink() {
+    let remediator = Remediator::default();
+    let server = start_mcp(remediator.clone()).await;
+    let store = Arc::new(MemoryStore::new());
+    let sink = mcp_config(&server.url).build("r", store).unwrap();
+    let events: Vec<StoredEvent> = (1..=5).map(|i| backoff_event(i, "web-0")).collect();
+    sink.deliver(&events[..2]).await.unwrap();
+    sink.deliver(&events[2..3]).await.unwrap();
+    sink.deliver(&events[3..]).await.unwrap();
+    assert_eq!(accepted_uids(&remediator).len(), 5);
+    assert_eq!(opened(&remediator), 1, "one initialize for five calls");
+    // Every call after the first carried the same session id.
+    let ids: std::collections::HashSet<String> = server
+        .headers
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h.get("mcp-session-id"))
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    server.stop.cancel();
+}
+
+#[tokio::test]
+async fn a_session_the_server_forgot_is_reopened_without_an_error() {
+    let remediator = Remediator::default();
+    let server = start_mcp(remediator.clone()).await;
+    let store = Arc::new(MemoryStore::new());
+    let sink = mcp_config(&server.url).build("r", store).unwrap();
+    sink.deliver(&[backoff_event(1, "web-0")]).await.unwrap();
+    assert_eq!(opened(&remediator), 1);
+
+    // The server drops every session: the next request's session id gets a 404.
+    server.sessions.sessions.write().await.clear();
+    sink.deliver(&[backoff_event(2, "web-0")]).await.unwrap();
+    assert_eq!(opened(&remediator), 2, "a new session was initialized");
+    assert_eq!(accepted_uids(&remediator), ["uid-1", "uid-2"]);
+    let statuses = server.headers.lock().unwrap().len();
+    assert!(statuses > 0);
+    server.stop.cancel();
+}
+
+#[tokio::test]
+async fn a_restarted_server_gets_a_new_session_and_an_outage_is_retryable() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let first = Remediator::default();
+    let server = serve_mcp(first.clone(), listener).await;
+    let store = Arc::new(MemoryStore::new());
+    let sink = mcp_config(&server.url).build("r", store).unwrap();
+    sink.deliver(&[backoff_event(1, "web-0")]).await.unwrap();
+
+    // The server goes away: the call fails, retryable, and nothing is acknowledged.
+    server.stop.cancel();
+    eventually("the old server to stop accepting", || {
+        std::net::TcpStream::connect(addr).is_err()
+    })
+    .await;
+    let err = sink
+        .deliver(&[backoff_event(2, "web-0")])
+        .await
+        .unwrap_err();
+    assert!(err.retryable, "{err}");
+    assert_eq!(err.delivered, 0);
+
+    // A new server process on the same address knows nothing of the old session.
+    let second = Remediator::default();
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let server = serve_mcp(second.clone(), listener).await;
+    sink.deliver(&[backoff_event(2, "web-0")]).await.unwrap();
+    sink.deliver(&[backoff_event(3, "web-0")]).await.unwrap();
+    assert_eq!(accepted_uids(&first), ["uid-1"]);
+    assert_eq!(accepted_uids(&second), ["uid-2", "uid-3"]);
+    assert_eq!(opened(&second), 1, "one new session for both calls");
+    server.stop.cancel();
+}
+
+#[tokio::test]
+async fn a_restart_between_calls_is_transparent() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let first = Remediator::default();
+    let server = serve_mcp(first.clone(), listener).await;
+    let store = Arc::new(MemoryStore::new());
+    let sink = mcp_config(&server.url).build("r", store).unwrap();
+    sink.deliver(&[backoff_event(1, "web-0")]).await.unwrap();
+    server.stop.cancel();
+    eventually("the old server to stop accepting", || {
+        std::net::TcpStream::connect(addr).is_err()
+    })
+    .await;
+    let second = Remediator::default();
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let server = serve_mcp(second.clone(), listener).await;
+    // No call happened during the outage: the first one after it just works.
+    sink.deliver(&[backoff_event(2, "web-0")]).await.unwrap();
+    assert_eq!(accepted_uids(&second), ["uid-2"]);
+    assert_eq!(opened(&second), 1);
     server.stop.cancel();
 }
