@@ -518,6 +518,7 @@ async fn the_commit_hook_hears_each_checkpoint_after_its_batch_is_stored() {
 struct CursorWatchingSink {
     store: Arc<MemoryStore>,
     cursors: Mutex<Vec<u64>>,
+    seqs: Mutex<Vec<u64>>,
     fail_after: Option<usize>,
 }
 
@@ -526,19 +527,28 @@ impl Sink for CursorWatchingSink {
     fn name(&self) -> &str {
         "watching"
     }
-    async fn deliver(&self, _batch: &[StoredEvent]) -> Result<(), SinkError> {
+    async fn deliver(&self, batch: &[StoredEvent]) -> Result<(), SinkError> {
         let mut cursors = self.cursors.lock().unwrap();
         if self.fail_after.is_some_and(|n| cursors.len() >= n) {
             return Err(SinkError::retryable("503"));
         }
         cursors.push(self.store.cursor("backlog").unwrap());
+        self.seqs
+            .lock()
+            .unwrap()
+            .extend(batch.iter().map(|e| e.seq));
         Ok(())
     }
 }
 
-async fn drain_backlog(fail_after: Option<usize>) -> (Arc<MemoryStore>, Vec<u64>) {
+/// Stores `n` events, then drains them through one route in batches of 100; returns
+/// the cursor seen at each delivery and the seqs delivered.
+async fn drain_backlog(
+    n: u64,
+    fail_after: Option<usize>,
+) -> (Arc<MemoryStore>, Vec<u64>, Vec<u64>) {
     let store = Arc::new(MemoryStore::new());
-    let events: Vec<Event> = (1..=1000)
+    let events: Vec<Event> = (1..=n)
         .map(|i| Event {
             uid: format!("uid-{i}"),
             resource_version: i.to_string(),
@@ -549,6 +559,7 @@ async fn drain_backlog(fail_after: Option<usize>) -> (Arc<MemoryStore>, Vec<u64>
     let sink = Arc::new(CursorWatchingSink {
         store: store.clone(),
         cursors: Mutex::default(),
+        seqs: Mutex::default(),
         fail_after,
     });
     Pipeline::new(
@@ -572,20 +583,36 @@ async fn drain_backlog(fail_after: Option<usize>) -> (Arc<MemoryStore>, Vec<u64>
     .await
     .unwrap();
     let cursors = sink.cursors.lock().unwrap().clone();
-    (store, cursors)
+    let seqs = sink.seqs.lock().unwrap().clone();
+    (store, cursors, seqs)
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_backlog_is_delivered_in_batches_and_committed_once_per_page() {
-    let (store, cursors) = drain_backlog(None).await;
-    // Ten sink batches of 100, one cursor commit for the page of 1000 after all of them.
-    assert_eq!(cursors, [0; 10]);
-    assert_eq!(store.cursor("backlog").unwrap(), 1000);
+    let (store, cursors, seqs) = drain_backlog(2500, None).await;
+    assert_eq!(
+        seqs,
+        (1..=2500).collect::<Vec<u64>>(),
+        "all, once, in order"
+    );
+    // Pages of ten batches of 100; a page's commit runs while the next page is
+    // delivered, and has ended before the one after it.
+    assert_eq!(cursors.len(), 25);
+    assert_eq!(cursors[..10], [0; 10]);
+    assert!(
+        cursors[10..20].iter().all(|c| [0, 1000].contains(c)),
+        "{cursors:?}"
+    );
+    assert!(
+        cursors[20..].iter().all(|c| [1000, 2000].contains(c)),
+        "{cursors:?}"
+    );
+    assert_eq!(store.cursor("backlog").unwrap(), 2500);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_page_cut_short_commits_the_batches_acknowledged_before() {
-    let (store, cursors) = drain_backlog(Some(3)).await;
+    let (store, cursors, _) = drain_backlog(1000, Some(3)).await;
     assert_eq!(cursors, [0, 0, 0]);
     // The drain deadline ended the retries of batch 4: batches 1-3 stay acknowledged.
     assert_eq!(store.cursor("backlog").unwrap(), 300);

@@ -196,6 +196,8 @@ async fn backlog_drain(dir: &std::path::Path, url: &str, n: u64) -> Value {
         .run(shutdown.clone()),
     );
     let mut rss = vec![rss_start];
+    // VmRSS when the drain passed each tenth of the backlog.
+    let mut by_tenth = Vec::new();
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         rss.push(rss_kib());
@@ -203,6 +205,9 @@ async fn backlog_drain(dir: &std::path::Path, url: &str, n: u64) -> Value {
         let cursor = tokio::task::spawn_blocking(move || store.cursor("bench").unwrap())
             .await
             .unwrap();
+        while by_tenth.len() < 10 && cursor >= n * (by_tenth.len() as u64 + 1) / 10 {
+            by_tenth.push(mib(rss_kib()).round());
+        }
         if cursor >= n {
             break;
         }
@@ -231,11 +236,12 @@ async fn backlog_drain(dir: &std::path::Path, url: &str, n: u64) -> Value {
         "rss_mid_mib": mib(rss_mid),
         "rss_peak_mib": mib(rss_peak),
         "rss_end_mib": mib(rss_end),
+        "rss_by_tenth_mib": by_tenth,
         "wall_s": wall,
         "cpu_s": cpu,
         "summary": format!(
-            "{:.0} events/s; RSS start {:.0} / mid {:.0} / peak {:.0} / end {:.0} MiB",
-            rate, mib(rss_start), mib(rss_mid), mib(rss_peak), mib(rss_end)
+            "{:.0} events/s; RSS start {:.0} / mid {:.0} / peak {:.0} / end {:.0} MiB; by tenth {:?}",
+            rate, mib(rss_start), mib(rss_mid), mib(rss_peak), mib(rss_end), by_tenth
         ),
     })
 }

@@ -216,11 +216,16 @@ impl Route {
         })
         .await?;
         report.cursor = cursor;
+        // The commit of the last page runs while the next page is delivered.
+        let mut in_flight: Option<PendingCommit> = None;
+        let mut prefetched: Option<Prefetch> = None;
         loop {
             let last = *ctx.last_seq.borrow_and_update();
             metrics::gauge!(m::ROUTE_BACKLOG, "route" => name.clone())
                 .set(last.saturating_sub(cursor) as f64);
             if cursor >= last {
+                // Nothing to read: make what was delivered durable before waiting.
+                finish_commit(in_flight.take(), &name, &mut report).await?;
                 if ctx.ingest_done.is_cancelled() || ctx.abort.is_cancelled() {
                     break;
                 }
@@ -234,24 +239,32 @@ impl Route {
             if !self.wait_for_full_batch(&mut ctx, cursor).await {
                 break;
             }
-            let page = blocking(&ctx.store, {
-                let limit = self.policy.max_events.max(1) * BATCHES_PER_COMMIT;
-                move |s| s.read_log(cursor + 1, limit)
-            })
-            .await?;
+            let page_size = self.policy.max_events.max(1) * BATCHES_PER_COMMIT;
+            let page = match prefetched.take() {
+                Some(next) if next.from == cursor + 1 => next.wait().await?,
+                _ => Vec::new(),
+            };
+            let page = if page.is_empty() {
+                read_page(&ctx.store, cursor + 1, page_size).await?
+            } else {
+                page
+            };
             // Retention may have evicted what this route had not read (hard cap only).
             let read_through = page.last().map_or(last, |e| e.seq);
+            // A full page means a backlog: read the next one while this one is delivered.
+            if page.len() == page_size && read_through < *ctx.last_seq.borrow() {
+                prefetched = Some(Prefetch::start(&ctx.store, read_through + 1, page_size));
+            }
             let mut delivered_through = cursor;
-            let mut selected_seqs = Vec::new();
+            let mut seqs = Vec::new();
             let mut aborted = false;
             let mut page = page.into_iter().peekable();
             while page.peek().is_some() {
                 let batch: Vec<StoredEvent> =
                     page.by_ref().take(self.policy.max_events.max(1)).collect();
                 let batch_last = batch.last().map_or(read_through, |e| e.seq);
-                if let Delivered::Aborted = self
-                    .process(batch, &ctx, &mut report, &mut selected_seqs)
-                    .await?
+                if let Delivered::Aborted =
+                    self.process(batch, &ctx, &mut report, &mut seqs).await?
                 {
                     aborted = true;
                     break;
@@ -261,26 +274,17 @@ impl Route {
             if !aborted {
                 delivered_through = read_through;
             }
+            // Commits stay in order: the previous one ends before this one starts.
+            finish_commit(in_flight.take(), &name, &mut report).await?;
             if delivered_through > cursor {
-                blocking(&ctx.store, {
-                    let name = name.clone();
-                    move |s| s.commit_cursor(&name, delivered_through)
-                })
-                .await?;
-                let acknowledged = std::time::Instant::now();
-                let latency = metrics::histogram!(m::SINK_LATENCY_SECONDS, "route" => name.clone());
-                for seq in selected_seqs {
-                    if let Some(stored) = ctx.stored_at.lookup(seq) {
-                        latency.record(acknowledged.duration_since(stored).as_secs_f64());
-                    }
-                }
+                in_flight = Some(PendingCommit::start(&ctx, &name, delivered_through, seqs));
                 cursor = delivered_through;
-                report.cursor = cursor;
             }
             if aborted {
                 break;
             }
         }
+        finish_commit(in_flight.take(), &name, &mut report).await?;
         Ok(report)
     }
 
@@ -496,6 +500,85 @@ impl Route {
         }
         Ok(Delivered::Yes)
     }
+}
+
+async fn read_page(
+    store: &Arc<dyn Store>,
+    from: u64,
+    limit: usize,
+) -> Result<Vec<StoredEvent>, PipelineError> {
+    Ok(blocking(store, move |s| s.read_log(from, limit)).await?)
+}
+
+/// The next page of a backlog, read on the blocking pool while the current one is
+/// delivered (two pages in memory at most).
+struct Prefetch {
+    from: u64,
+    task: tokio::task::JoinHandle<Result<Vec<StoredEvent>, crate::store::StoreError>>,
+}
+
+impl Prefetch {
+    fn start(store: &Arc<dyn Store>, from: u64, limit: usize) -> Self {
+        let store = Arc::clone(store);
+        Self {
+            from,
+            task: tokio::task::spawn_blocking(move || store.read_log(from, limit)),
+        }
+    }
+
+    async fn wait(self) -> Result<Vec<StoredEvent>, PipelineError> {
+        Ok(self
+            .task
+            .await
+            .map_err(|e| crate::store::StoreError::Backend(format!("store task failed: {e}")))??)
+    }
+}
+
+/// A cursor commit running on the blocking pool, with what to measure once it is done.
+struct PendingCommit {
+    task: tokio::task::JoinHandle<Result<(), crate::store::StoreError>>,
+    through: u64,
+    /// Seqs of the events delivered in the page, for `kev_sink_latency_seconds`.
+    seqs: Vec<u64>,
+    stored_at: super::stored_at::StoredAt,
+}
+
+impl PendingCommit {
+    fn start(ctx: &RouteContext, route: &str, through: u64, seqs: Vec<u64>) -> Self {
+        let store = Arc::clone(&ctx.store);
+        let route = route.to_owned();
+        Self {
+            task: tokio::task::spawn_blocking(move || store.commit_cursor(&route, through)),
+            through,
+            seqs,
+            stored_at: ctx.stored_at.clone(),
+        }
+    }
+}
+
+/// Waits for the commit in flight, if any: the route's cursor is then durable up to its
+/// page and those events are acknowledged (stored → acknowledged latency).
+async fn finish_commit(
+    commit: Option<PendingCommit>,
+    route: &str,
+    report: &mut RouteReport,
+) -> Result<(), PipelineError> {
+    let Some(commit) = commit else {
+        return Ok(());
+    };
+    commit
+        .task
+        .await
+        .map_err(|e| crate::store::StoreError::Backend(format!("store task failed: {e}")))??;
+    let acknowledged = std::time::Instant::now();
+    let latency = metrics::histogram!(m::SINK_LATENCY_SECONDS, "route" => route.to_owned());
+    for seq in commit.seqs {
+        if let Some(stored) = commit.stored_at.lookup(seq) {
+            latency.record(acknowledged.duration_since(stored).as_secs_f64());
+        }
+    }
+    report.cursor = commit.through;
+    Ok(())
 }
 
 fn bool_label(b: bool) -> &'static str {
