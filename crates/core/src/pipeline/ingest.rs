@@ -6,7 +6,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::{PipelineConfig, PipelineError, blocking};
+use super::{PipelineConfig, PipelineError, VolumeTally, blocking};
 use crate::event::Event;
 use crate::filter::Filter;
 use crate::metrics as m;
@@ -53,7 +53,10 @@ impl Ingest {
         let reader = tokio::spawn(read_source(source, tx, shutdown));
 
         let mut report = IngestReport::default();
-        let mut pending = Pending::default();
+        let mut pending = Pending {
+            events: self.batch_vec(),
+            ..Pending::default()
+        };
         let result = loop {
             let deadline = pending.since.map(|t| t + self.config.batch_max_delay);
             let item = tokio::select! {
@@ -144,13 +147,17 @@ impl Ingest {
         if pending.events.is_empty() && pending.checkpoint.is_none() {
             return Ok(());
         }
-        let events = std::mem::take(&mut pending.events);
+        let events = std::mem::replace(&mut pending.events, self.batch_vec());
         let checkpoint = pending.checkpoint.take();
         let committed = hook.and(checkpoint.clone());
+        // Tallied before the events move into the store; used when none was a duplicate.
+        let tally = match self.volume.lock() {
+            Ok(volume) => volume.tally(&events),
+            Err(_) => VolumeTally::default(),
+        };
         let started = Instant::now();
-        let (outcome, events) = blocking(&self.store, move |s| {
-            let outcome = s.append(&events, checkpoint.as_ref())?;
-            Ok((outcome, events))
+        let outcome = blocking(&self.store, move |s| {
+            s.append_owned(events, checkpoint.as_ref())
         })
         .await?;
         if let (Some(hook), Some(checkpoint)) = (hook, committed) {
@@ -161,7 +168,7 @@ impl Ingest {
         metrics::counter!(m::EVENTS_DEDUPLICATED_TOTAL).increment(outcome.duplicates as u64);
         report.stored += outcome.stored as u64;
         report.duplicates += outcome.duplicates as u64;
-        self.count_volume(events, &outcome).await?;
+        self.count_volume(tally, &outcome).await?;
         self.stored_at.mark(outcome.last_seq, Instant::now());
         self.last_seq.send_replace(outcome.last_seq);
         Ok(())
@@ -169,16 +176,21 @@ impl Ingest {
 }
 
 impl Ingest {
+    /// An empty batch sized for a full one: no reallocation (and copy) while it fills.
+    fn batch_vec(&self) -> Vec<Event> {
+        Vec::with_capacity(self.config.batch_max_events.min(4096))
+    }
+
     /// `kev_events_total` counts stored events only. Without duplicates (the steady state
     /// of a watch) that is the whole batch; after a relist the stored ones are read back.
     async fn count_volume(
         &self,
-        events: Vec<Event>,
+        tally: VolumeTally,
         outcome: &AppendOutcome,
     ) -> Result<(), PipelineError> {
         if outcome.duplicates == 0 {
             if let Ok(mut volume) = self.volume.lock() {
-                events.iter().for_each(|e| volume.record(e));
+                volume.record_tally(tally);
             }
             return Ok(());
         }
@@ -189,7 +201,8 @@ impl Ingest {
         let stored = outcome.stored;
         let read = blocking(&self.store, move |s| s.read_log(first, stored)).await?;
         if let Ok(mut volume) = self.volume.lock() {
-            read.iter().for_each(|e| volume.record(&e.event));
+            let tally = volume.tally(read.iter().map(|e| &e.event));
+            volume.record_tally(tally);
         }
         Ok(())
     }

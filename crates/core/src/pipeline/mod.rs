@@ -35,7 +35,7 @@ use crate::store::{Store, StoreError};
 pub use backoff::Backoff;
 pub use compactor::{CompactorConfig, compact_round, run_compactor};
 pub use route::{Route, RouteReport, SinkPolicy};
-pub use volume::{EventVolume, EventVolumeConfig};
+pub use volume::{EventVolume, EventVolumeConfig, VolumeTally};
 
 /// Errors that stop the pipeline.
 #[derive(Debug, thiserror::Error)]

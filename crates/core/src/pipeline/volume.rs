@@ -5,7 +5,7 @@
 //! `top_kinds` others seen get their own value; the rest count under `other`. Values
 //! never move between series once given, so counters stay continuous.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
@@ -202,25 +202,68 @@ impl EventVolume {
 
     /// Counts one stored event.
     pub fn record(&mut self, event: &Event) {
-        let mut labels: Vec<(&'static str, String)> = Vec::with_capacity(4);
-        if self.config.by_type {
-            labels.push(("type", event.r#type.metric_label().to_owned()));
-        }
-        if self.config.by_reason {
-            labels.push(("reason", self.reasons.label(&event.reason)));
-        }
-        if self.config.by_kind {
-            labels.push(("kind", self.kinds.label(&event.regarding.kind)));
-        }
-        if self.config.by_namespace {
-            labels.push(("namespace", self.namespaces.label(&event.namespace)));
-        }
-        let labels: Vec<metrics::Label> = labels
-            .into_iter()
-            .map(|(k, v)| metrics::Label::new(k, v))
-            .collect();
-        metrics::counter!(m::EVENTS_TOTAL, labels).increment(1);
+        let tally = self.tally(std::iter::once(event));
+        self.record_tally(tally);
     }
+
+    /// Gathers the label values of stored events (before they move into the store), so
+    /// that [`EventVolume::record_tally`] touches each counter once per batch.
+    pub fn tally<'a>(&self, events: impl IntoIterator<Item = &'a Event>) -> VolumeTally {
+        let c = &self.config;
+        let mut index: HashMap<[&str; 4], usize> = HashMap::new();
+        let mut rows: Vec<([&str; 4], u64)> = Vec::new();
+        for e in events {
+            let pick = |on: bool, v: &'a str| if on { v } else { "" };
+            let key = [
+                pick(c.by_type, e.r#type.metric_label()),
+                pick(c.by_reason, &e.reason),
+                pick(c.by_kind, &e.regarding.kind),
+                pick(c.by_namespace, &e.namespace),
+            ];
+            // First seen first: label values are handed out in arrival order.
+            let at = *index.entry(key).or_insert_with(|| {
+                rows.push((key, 0));
+                rows.len() - 1
+            });
+            rows[at].1 += 1;
+        }
+        VolumeTally {
+            rows: rows
+                .into_iter()
+                .map(|(k, n)| (k.map(str::to_owned), n))
+                .collect(),
+        }
+    }
+
+    /// Counts what [`EventVolume::tally`] gathered.
+    pub fn record_tally(&mut self, tally: VolumeTally) {
+        for ([r#type, reason, kind, namespace], n) in tally.rows {
+            let mut labels: Vec<metrics::Label> = Vec::with_capacity(4);
+            if self.config.by_type {
+                labels.push(metrics::Label::new("type", r#type));
+            }
+            if self.config.by_reason {
+                labels.push(metrics::Label::new("reason", self.reasons.label(&reason)));
+            }
+            if self.config.by_kind {
+                labels.push(metrics::Label::new("kind", self.kinds.label(&kind)));
+            }
+            if self.config.by_namespace {
+                labels.push(metrics::Label::new(
+                    "namespace",
+                    self.namespaces.label(&namespace),
+                ));
+            }
+            metrics::counter!(m::EVENTS_TOTAL, labels).increment(n);
+        }
+    }
+}
+
+/// Stored events counted by their raw (type, reason, kind, namespace) values, in the
+/// order each combination first appeared; see [`EventVolume::tally`].
+#[derive(Debug, Default)]
+pub struct VolumeTally {
+    rows: Vec<([String; 4], u64)>,
 }
 
 #[cfg(test)]
@@ -245,5 +288,31 @@ mod tests {
         );
         assert_eq!(v.reason_label("FailedScheduling"), "FailedScheduling");
         assert_eq!(v.reason_label(""), "other");
+    }
+
+    #[test]
+    fn a_tally_counts_each_label_set_once_in_arrival_order() {
+        let mut v = EventVolume::new(EventVolumeConfig {
+            top_reasons: 1,
+            ..Default::default()
+        });
+        let e = |reason: &str, ns: &str| Event {
+            reason: reason.into(),
+            namespace: ns.into(),
+            ..Default::default()
+        };
+        let batch = [e("CustomB", "a"), e("CustomA", "b"), e("CustomB", "c")];
+        let tally = v.tally(&batch);
+        // Namespaces are not a label by default: the two CustomB events are one row.
+        let rows: Vec<(&str, u64)> = tally
+            .rows
+            .iter()
+            .map(|(k, n)| (k[1].as_str(), *n))
+            .collect();
+        assert_eq!(rows, [("CustomB", 2), ("CustomA", 1)]);
+        v.record_tally(tally);
+        // CustomB came first, so it took the one free reason label.
+        assert_eq!(v.reason_label("CustomB"), "CustomB");
+        assert_eq!(v.reason_label("CustomA"), "other");
     }
 }

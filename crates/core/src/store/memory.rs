@@ -29,7 +29,7 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct Inner {
     log: BTreeMap<u64, (Event, u64)>,
-    keys: HashSet<IdempotencyKey>,
+    keys: HashSet<IdempotencyKey, foldhash::fast::RandomState>,
     last_seq: u64,
     bytes: u64,
     checkpoints: HashMap<String, Checkpoint>,
@@ -52,27 +52,34 @@ impl MemoryStore {
 
 /// Size an event counts for in `max_bytes` retention: its length in the persistent
 /// stores' binary record, so the three backends count alike (JSON would cost more
-/// than the rest of an append).
-pub(crate) fn encoded_len(event: &Event) -> u64 {
-    let mut buf = Vec::with_capacity(1024);
-    super::codec::encode_event(event, &mut buf);
+/// than the rest of an append). `buf` is scratch space, reused across events.
+pub(crate) fn encoded_len(event: &Event, buf: &mut Vec<u8>) -> u64 {
+    buf.clear();
+    super::codec::encode_event(event, buf);
     buf.len() as u64
 }
 
-impl Store for MemoryStore {
-    fn append(&self, batch: &[Event], checkpoint: Option<&Checkpoint>) -> Result<AppendOutcome> {
+impl MemoryStore {
+    /// One append; `take` turns a new event into the one the log keeps (a move or a clone).
+    fn append_with<E: std::borrow::Borrow<Event>>(
+        &self,
+        batch: impl IntoIterator<Item = E>,
+        checkpoint: Option<&Checkpoint>,
+        take: impl Fn(E) -> Event,
+    ) -> Result<AppendOutcome> {
         let mut inner = self.lock()?;
         let mut out = AppendOutcome::default();
+        let mut buf = Vec::with_capacity(1024);
         for event in batch {
-            if !inner.keys.insert(event.idempotency_key()) {
+            if !inner.keys.insert(event.borrow().idempotency_key()) {
                 out.duplicates += 1;
                 continue;
             }
             inner.last_seq += 1;
             let seq = inner.last_seq;
-            let len = encoded_len(event);
+            let len = encoded_len(event.borrow(), &mut buf);
             inner.bytes += len;
-            inner.log.insert(seq, (event.clone(), len));
+            inner.log.insert(seq, (take(event), len));
             out.stored += 1;
         }
         if let Some(cp) = checkpoint {
@@ -80,6 +87,20 @@ impl Store for MemoryStore {
         }
         out.last_seq = inner.last_seq;
         Ok(out)
+    }
+}
+
+impl Store for MemoryStore {
+    fn append(&self, batch: &[Event], checkpoint: Option<&Checkpoint>) -> Result<AppendOutcome> {
+        self.append_with(batch, checkpoint, Event::clone)
+    }
+
+    fn append_owned(
+        &self,
+        batch: Vec<Event>,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<AppendOutcome> {
+        self.append_with(batch, checkpoint, |e| e)
     }
 
     fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>> {
@@ -204,5 +225,42 @@ impl Store for MemoryStore {
             .state
             .insert((namespace.to_owned(), key.to_owned()), value.to_vec());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(uid: &str, rv: &str) -> Event {
+        Event {
+            uid: uid.into(),
+            resource_version: rv.into(),
+            message: "m".repeat(100),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn append_owned_stores_and_counts_what_append_does() {
+        let batch = vec![event("a", "1"), event("b", "1"), event("a", "1")];
+        let by_ref = MemoryStore::new();
+        let by_value = MemoryStore::new();
+        let cp = Checkpoint {
+            source: "s".into(),
+            position: "3".into(),
+        };
+        let a = by_ref.append(&batch, Some(&cp)).unwrap();
+        let b = by_value.append_owned(batch, Some(&cp)).unwrap();
+        assert_eq!(a, b);
+        assert_eq!((b.stored, b.duplicates, b.last_seq), (2, 1, 2));
+        assert_eq!(
+            by_ref.read_log(1, 10).unwrap(),
+            by_value.read_log(1, 10).unwrap()
+        );
+        assert_eq!(by_ref.stats().unwrap(), by_value.stats().unwrap());
+        assert_eq!(by_value.checkpoint("s").unwrap(), Some(cp));
+        let again = by_value.append_owned(vec![event("b", "1")], None).unwrap();
+        assert_eq!((again.stored, again.duplicates), (0, 1));
     }
 }

@@ -147,6 +147,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// and sets `checkpoint`, atomically: after a crash either both are there or neither.
     fn append(&self, batch: &[Event], checkpoint: Option<&Checkpoint>) -> Result<AppendOutcome>;
 
+    /// [`Store::append`] taking the batch by value, which the pipeline no longer needs:
+    /// a store that keeps events as they are ([`MemoryStore`]) moves them instead of
+    /// cloning. The default appends by reference.
+    fn append_owned(
+        &self,
+        batch: Vec<Event>,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<AppendOutcome> {
+        self.append(&batch, checkpoint)
+    }
+
     /// The checkpoint last written for `source`.
     fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>>;
 

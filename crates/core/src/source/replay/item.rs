@@ -69,10 +69,11 @@ fn is_kev_event(keys: u8) -> bool {
     keys & (KEY_FIRST_SEEN | KEY_LAST_SEEN) != 0 && keys & KEY_METADATA == 0
 }
 
-/// Parses one JSON item; `keys` and `is_object` come from the framer.
-pub(crate) fn parse_json(bytes: &[u8], keys: u8, is_object: bool) -> Parsed {
+/// Parses one JSON item (valid UTF-8, checked once by the caller); `keys` and
+/// `is_object` come from the framer.
+pub(crate) fn parse_json(text: &str, keys: u8, is_object: bool) -> Parsed {
     if !is_object {
-        let shown = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]).into_owned();
+        let shown = String::from_utf8_lossy(&text.as_bytes()[..text.len().min(40)]);
         return Parsed::error(
             "not_an_object",
             format!("expected an object, found `{shown}`"),
@@ -80,14 +81,14 @@ pub(crate) fn parse_json(bytes: &[u8], keys: u8, is_object: bool) -> Parsed {
     }
     let malformed = |e: serde_json::Error| Parsed::error("malformed_json", e.to_string());
     if keys & KEY_OBJECT != 0 {
-        return serde_json::from_slice::<WatchRecord>(bytes).map_or_else(malformed, watch);
+        return serde_json::from_str::<WatchRecord>(text).map_or_else(malformed, watch);
     }
     if is_kev_event(keys) {
-        return serde_json::from_slice::<Event>(bytes).map_or_else(malformed, |e| {
+        return serde_json::from_str::<Event>(text).map_or_else(malformed, |e| {
             Parsed::Event(RawEvent::Normalized(Box::new(e)))
         });
     }
-    serde_json::from_slice::<KubeEvent>(bytes).map_or_else(malformed, kube)
+    serde_json::from_str::<KubeEvent>(text).map_or_else(malformed, kube)
 }
 
 /// Parses one YAML value (a document, or an element of a List's `items`).

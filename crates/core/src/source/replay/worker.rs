@@ -148,14 +148,21 @@ impl Emitter {
         }
     }
 
+    /// `name: line N`, built without the formatting machinery: one per replayed item.
     fn location(&self, line: usize) -> String {
-        format!("{}: line {line}", self.name)
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(line);
+        let mut s = String::with_capacity(self.name.len() + 7 + digits.len());
+        s.push_str(&self.name);
+        s.push_str(": line ");
+        s.push_str(digits);
+        s
     }
 
     fn checkpoint(&self) -> Checkpoint {
         Checkpoint {
             source: self.id.clone(),
-            position: self.position.to_string(),
+            position: itoa::Buffer::new().format(self.position).to_owned(),
         }
     }
 
@@ -297,10 +304,7 @@ fn json<R: Read>(framer: &mut Framer<R>, out: &mut Emitter, nested: bool) -> Res
                     continue;
                 }
                 let text = out.utf8(item.line, item.bytes);
-                out.handle(
-                    item.line,
-                    parse_json(text.as_bytes(), item.keys, item.is_object),
-                )?;
+                out.handle(item.line, parse_json(&text, item.keys, item.is_object))?;
             }
             Err(FrameError::Io(e)) => {
                 out.fatal(SourceError::Read {
