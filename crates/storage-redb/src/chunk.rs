@@ -169,7 +169,10 @@ mod tests {
         let (mut raw, mut out) = (Vec::new(), Vec::new());
         encode_chunk(&events, &mut raw, &mut out);
         for cut in 0..out.len() {
-            assert!(Chunk::decode(1, &out[..cut], String::new).is_err(), "cut {cut}");
+            assert!(
+                Chunk::decode(1, &out[..cut], String::new).is_err(),
+                "cut {cut}"
+            );
         }
         let mut bad = out.clone();
         bad[0] = 7;

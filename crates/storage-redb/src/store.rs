@@ -199,7 +199,10 @@ impl RedbStore {
             let first = first.value();
             *cache = Some(Chunk::decode(first, bytes.value(), self.chunk_name(first))?);
         }
-        match cache.as_ref().and_then(|c| c.event(seq, self.chunk_name(c.first))) {
+        match cache
+            .as_ref()
+            .and_then(|c| c.event(seq, self.chunk_name(c.first)))
+        {
             Some(found) => found.map(Some),
             None => Ok(None),
         }
@@ -415,9 +418,7 @@ impl Store for RedbStore {
                     .map_err(|e| self.err(e))?
                     .map(|old| old.value());
                 if let Some(old) = old {
-                    dedup
-                        .insert(key.as_slice(), old)
-                        .map_err(|e| self.err(e))?;
+                    dedup.insert(key.as_slice(), old).map_err(|e| self.err(e))?;
                     out.duplicates += 1;
                     continue;
                 }
