@@ -4,6 +4,7 @@
 //! secondary indexes for namespace + time, involved object + time and time alone; the
 //! key layout and its invariants are in README.md.
 
+mod chunk;
 mod error;
 mod store;
 mod tables;

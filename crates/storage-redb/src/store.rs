@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use jiff::Timestamp;
 use kev_core::metrics as names;
-use kev_core::store::codec::{decode_event, encode_event};
 use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_of};
 use kev_core::store::retention::{Snapshot, take_oldest};
 use kev_core::{
@@ -17,6 +16,7 @@ use redb::{
     Table, WriteTransaction,
 };
 
+use crate::chunk::{CHUNK_EVENTS, Chunk, encode_chunk};
 use crate::error::{bad_meta, store_error};
 use crate::tables::*;
 
@@ -173,20 +173,53 @@ impl RedbStore {
         Ok(())
     }
 
-    /// The first event of the log with its record length.
-    fn oldest(&self, log: &Table<u64, &[u8]>) -> Result<Option<(u64, Event, u64)>> {
-        let Some((k, v)) = log.first().map_err(|e| self.err(e))? else {
-            return Ok(None);
-        };
-        let (seq, bytes) = (k.value(), v.value());
-        Ok(Some((seq, self.decode(seq, bytes)?, bytes.len() as u64)))
+    /// Names the chunk stored under `first` in decode errors.
+    fn chunk_name(&self, first: u64) -> impl Fn() -> String + '_ {
+        move || format!("{}: log/{first}", self.path)
     }
 
-    fn decode(&self, seq: u64, bytes: &[u8]) -> Result<Event> {
-        decode_event(bytes).map_err(|e| StoreError::Decode {
-            key: format!("{}: log/{seq}", self.path),
-            detail: e.to_string(),
-        })
+    /// The event with `seq` and its record length, through `cache`; `None` when no chunk
+    /// holds it.
+    fn fetch(
+        &self,
+        log: &impl ReadableTable<u64, &'static [u8]>,
+        cache: &mut Option<Chunk>,
+        seq: u64,
+    ) -> Result<Option<(Event, u64)>> {
+        if !cache.as_ref().is_some_and(|c| c.contains(seq)) {
+            let found = log
+                .range(..=seq)
+                .map_err(|e| self.err(e))?
+                .next_back()
+                .transpose()
+                .map_err(|e| self.err(e))?;
+            let Some((first, bytes)) = found else {
+                return Ok(None);
+            };
+            let first = first.value();
+            *cache = Some(Chunk::decode(first, bytes.value(), self.chunk_name(first))?);
+        }
+        match cache
+            .as_ref()
+            .and_then(|c| c.event(seq, self.chunk_name(c.first)))
+        {
+            Some(found) => found.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Like [`Self::fetch`], for a seq an index or the meta counters say is stored.
+    fn fetch_stored(
+        &self,
+        log: &impl ReadableTable<u64, &'static [u8]>,
+        cache: &mut Option<Chunk>,
+        seq: u64,
+    ) -> Result<(Event, u64)> {
+        self.fetch(log, cache, seq)?
+            .ok_or_else(|| StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: format!("seq {seq} is indexed but in no log chunk"),
+            })
     }
 }
 
@@ -298,6 +331,7 @@ fn init_tables(txn: &WriteTransaction) -> Result<(), redb::Error> {
     for key in [KEY_LAST_SEQ, KEY_EVENTS, KEY_BYTES, KEY_LAST_DEAD_LETTER] {
         meta.insert(key, &0u64.to_be_bytes()[..])?;
     }
+    meta.insert(KEY_FIRST_SEQ, &1u64.to_be_bytes()[..])?;
     txn.open_table(LOG)?;
     txn.open_table(DEDUP)?;
     txn.open_table(BY_TIME)?;
@@ -374,32 +408,37 @@ impl Store for RedbStore {
             let mut last_seq = get_u64(p, &meta, KEY_LAST_SEQ)?;
             let mut events = get_u64(p, &meta, KEY_EVENTS)?;
             let mut bytes = get_u64(p, &meta, KEY_BYTES)?;
-            let mut buf = Vec::with_capacity(1024);
+            let mut stored = Vec::with_capacity(batch.len());
             for event in batch {
                 let key = dedup_key(event);
-                if dedup
-                    .get(key.as_slice())
+                let seq = last_seq + 1;
+                // One lookup: insert, and put the old seq back in the rare repeat.
+                let old = dedup
+                    .insert(key.as_slice(), seq)
                     .map_err(|e| self.err(e))?
-                    .is_some()
-                {
+                    .map(|old| old.value());
+                if let Some(old) = old {
+                    dedup.insert(key.as_slice(), old).map_err(|e| self.err(e))?;
                     out.duplicates += 1;
                     continue;
                 }
-                last_seq += 1;
-                buf.clear();
-                encode_event(event, &mut buf);
-                log.insert(last_seq, buf.as_slice())
-                    .map_err(|e| self.err(e))?;
-                dedup
-                    .insert(key.as_slice(), last_seq)
-                    .map_err(|e| self.err(e))?;
+                last_seq = seq;
                 indexes
-                    .insert(&IndexKeys::of(event, last_seq))
+                    .insert(&IndexKeys::of(event, seq))
                     .map_err(|e| self.err(e))?;
-                events += 1;
-                bytes += buf.len() as u64;
-                out.stored += 1;
+                stored.push(event);
             }
+            let (mut raw, mut chunk) = (Vec::new(), Vec::new());
+            let mut first = last_seq + 1 - stored.len() as u64;
+            for part in stored.chunks(CHUNK_EVENTS) {
+                let lengths = encode_chunk(part.iter().copied(), &mut raw, &mut chunk);
+                log.insert(first, chunk.as_slice())
+                    .map_err(|e| self.err(e))?;
+                first += part.len() as u64;
+                bytes += lengths.iter().sum::<u64>();
+            }
+            events += stored.len() as u64;
+            out.stored = stored.len();
             if out.stored > 0 {
                 put_u64(p, &mut meta, KEY_LAST_SEQ, last_seq)?;
                 put_u64(p, &mut meta, KEY_EVENTS, events)?;
@@ -434,15 +473,36 @@ impl Store for RedbStore {
 
     fn read_log(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
         let txn = self.read()?;
+        let meta = txn.open_table(META).map_err(|e| self.err(e))?;
         let log = txn.open_table(LOG).map_err(|e| self.err(e))?;
+        let from = from.max(get_u64(&self.path, &meta, KEY_FIRST_SEQ)?);
+        // The chunk holding `from`, then the following ones.
+        let start = log
+            .range(..=from)
+            .map_err(|e| self.err(e))?
+            .next_back()
+            .transpose()
+            .map_err(|e| self.err(e))?
+            .map_or(from, |(k, _)| k.value());
         let mut out = Vec::new();
-        for entry in log.range(from..).map_err(|e| self.err(e))?.take(limit) {
-            let (seq, bytes) = entry.map_err(|e| self.err(e))?;
-            let seq = seq.value();
-            out.push(StoredEvent {
-                seq,
-                event: self.decode(seq, bytes.value())?,
-            });
+        for entry in log.range(start..).map_err(|e| self.err(e))? {
+            if out.len() >= limit {
+                break;
+            }
+            let (first, bytes) = entry.map_err(|e| self.err(e))?;
+            let first = first.value();
+            let chunk = Chunk::decode(first, bytes.value(), self.chunk_name(first))?;
+            for seq in from.max(first)..chunk.end() {
+                if out.len() >= limit {
+                    break;
+                }
+                if let Some(found) = chunk.event(seq, self.chunk_name(first)) {
+                    out.push(StoredEvent {
+                        seq,
+                        event: found?.0,
+                    });
+                }
+            }
         }
         Ok(out)
     }
@@ -508,6 +568,7 @@ impl Store for RedbStore {
             None
         };
         let mut found = Vec::new();
+        let mut cache = None;
         for entry in keys {
             if stop_at.is_some_and(|n| found.len() >= n) {
                 break;
@@ -518,13 +579,7 @@ impl Store for RedbStore {
                 continue;
             }
             let Some(seq) = seq_of(key) else { continue };
-            let Some(bytes) = log.get(seq).map_err(|e| self.err(e))? else {
-                return Err(StoreError::Corrupt {
-                    path: self.path.clone(),
-                    detail: format!("index entry for seq {seq} without a log entry"),
-                });
-            };
-            let event = self.decode(seq, bytes.value())?;
+            let (event, _) = self.fetch_stored(&log, &mut cache, seq)?;
             if query.matches(&event) {
                 found.push(StoredEvent { seq, event });
             }
@@ -556,7 +611,11 @@ impl Store for RedbStore {
             };
             let mut events = get_u64(p, &meta, KEY_EVENTS)?;
             let mut bytes = get_u64(p, &meta, KEY_BYTES)?;
-            while let Some((seq, event, len)) = self.oldest(&log)? {
+            let mut first = get_u64(p, &meta, KEY_FIRST_SEQ)?;
+            let mut cache = None;
+            while events > 0 {
+                let seq = first;
+                let (event, len) = self.fetch_stored(&log, &mut cache, seq)?;
                 let snapshot = Snapshot {
                     events,
                     bytes,
@@ -568,16 +627,22 @@ impl Store for RedbStore {
                 if !take_oldest(retention, &snapshot, max_remove, &mut out) {
                     break;
                 }
-                log.remove(seq).map_err(|e| self.err(e))?;
+                // A chunk goes with its last event; before that `first_seq` skips the
+                // removed ones.
+                if let Some(chunk) = cache.as_ref().filter(|c| c.end() == seq + 1) {
+                    log.remove(chunk.first).map_err(|e| self.err(e))?;
+                }
                 let key = dedup_key(&event);
                 dedup.remove(key.as_slice()).map_err(|e| self.err(e))?;
                 indexes
                     .remove(&IndexKeys::of(&event, seq))
                     .map_err(|e| self.err(e))?;
+                first = seq + 1;
                 events = events.saturating_sub(1);
                 bytes = bytes.saturating_sub(len);
             }
             if out.removed > 0 {
+                put_u64(p, &mut meta, KEY_FIRST_SEQ, first)?;
                 put_u64(p, &mut meta, KEY_EVENTS, events)?;
                 put_u64(p, &mut meta, KEY_BYTES, bytes)?;
             }
@@ -600,13 +665,14 @@ impl Store for RedbStore {
     fn stats(&self) -> Result<StoreStats> {
         let txn = self.read()?;
         let meta = txn.open_table(META).map_err(|e| self.err(e))?;
-        let log = txn.open_table(LOG).map_err(|e| self.err(e))?;
-        let first_seq = log
-            .first()
-            .map_err(|e| self.err(e))?
-            .map_or(0, |(k, _)| k.value());
+        let events = get_u64(&self.path, &meta, KEY_EVENTS)?;
+        let first_seq = if events == 0 {
+            0
+        } else {
+            get_u64(&self.path, &meta, KEY_FIRST_SEQ)?
+        };
         Ok(StoreStats {
-            events: get_u64(&self.path, &meta, KEY_EVENTS)?,
+            events,
             bytes: get_u64(&self.path, &meta, KEY_BYTES)?,
             first_seq,
             last_seq: get_u64(&self.path, &meta, KEY_LAST_SEQ)?,

@@ -4,7 +4,7 @@ use redb::TableDefinition;
 
 /// `meta`: format version and counters (see README.md, "Key layout").
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
-/// `log`: seq → encoded event (`kev_core::store::codec`).
+/// `log`: first seq of a chunk → the chunk of consecutive events (`crate::chunk`).
 pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 /// `dedup`: `kev_core::store::index::dedup_key` → seq.
 pub const DEDUP: TableDefinition<&[u8], u64> = TableDefinition::new("dedup");
@@ -22,10 +22,12 @@ pub const DEAD_LETTERS: TableDefinition<u64, &[u8]> = TableDefinition::new("dead
 pub const STATE: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("state");
 
 /// The on-disk format this crate writes and reads, stored as ASCII decimal.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 pub const KEY_FORMAT_VERSION: &str = "format_version";
 pub const KEY_LAST_SEQ: &str = "last_seq";
+/// The oldest stored seq (compaction removes the events of a chunk before the chunk).
+pub const KEY_FIRST_SEQ: &str = "first_seq";
 pub const KEY_EVENTS: &str = "events";
 pub const KEY_BYTES: &str = "bytes";
 pub const KEY_LAST_DEAD_LETTER: &str = "last_dead_letter";

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use kev_core::testkit::store::events;
 use kev_core::{Store, StoreError};
-use kev_storage_redb::{FILE_NAME, RedbOptions, RedbStore};
+use kev_storage_redb::{FILE_NAME, FORMAT_VERSION, RedbOptions, RedbStore};
 
 fn filled(dir: &Path) {
     let s = RedbStore::open(dir, RedbOptions::default()).unwrap();
@@ -31,10 +31,11 @@ fn set_format_version(dir: &Path, version: &str) {
 }
 
 #[test]
-fn newer_format_version_is_refused_untouched() {
+fn newer_or_older_format_version_is_refused_untouched() {
     let d = tempfile::tempdir().unwrap();
     filled(d.path());
-    for version in ["2", "1.5", ""] {
+    // "1": the format before compressed chunks; there were no users, so no migration.
+    for version in ["1", "3", "1.5", ""] {
         set_format_version(d.path(), version);
         let before = file_bytes(d.path());
         let err = RedbStore::open(d.path(), RedbOptions::default()).unwrap_err();
@@ -42,7 +43,7 @@ fn newer_format_version_is_refused_untouched() {
             StoreError::UnsupportedFormat {
                 found, supported, ..
             } => {
-                assert_eq!((found.as_str(), *supported), (version, 1));
+                assert_eq!((found.as_str(), *supported), (version, FORMAT_VERSION));
             }
             other => panic!("expected UnsupportedFormat, got {other:?}"),
         }
@@ -50,7 +51,7 @@ fn newer_format_version_is_refused_untouched() {
         assert!(err.to_string().contains(FILE_NAME), "{err}");
         assert!(file_bytes(d.path()) == before, "the file must not change");
     }
-    set_format_version(d.path(), "1");
+    set_format_version(d.path(), &FORMAT_VERSION.to_string());
     let s = RedbStore::open(d.path(), RedbOptions::default()).unwrap();
     assert_eq!(s.stats().unwrap().events, 50);
 }

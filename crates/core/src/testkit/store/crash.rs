@@ -138,3 +138,47 @@ pub fn sigkill_loop<F: StoreFactory>(writer: &Path, factory: &F, kills: usize) {
     assert!(writing_kills * 2 >= kills, "too few kills while writing");
     assert!(last.0 > 0, "the writer stored no batch in {kills} rounds");
 }
+
+/// An event of writer batch `batch` (of `n` events).
+fn batch_event(batch: u64, j: u64, n: u64) -> crate::Event {
+    crate::Event {
+        namespace: "crash".into(),
+        uid: format!("b{batch}-{j}"),
+        resource_version: "1".into(),
+        message: format!("batch {batch} of {n}"),
+        ..Default::default()
+    }
+}
+
+/// The `main` of a backend's crash-writer binary: follows the writer protocol above with
+/// the store `open` gives for the directory named by the first argument.
+///
+/// Batch `i` holds `1 + i * 7 % 23` events plus a repeat of the previous batch's last
+/// event (a duplicate to skip); after a restart it resumes after the checkpoint.
+pub fn writer_main<S: Store>(
+    open: impl Fn(&Path) -> Result<S, crate::StoreError>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::args()
+        .nth(1)
+        .ok_or("usage: <crash-writer> <dir>")?;
+    let store = open(Path::new(&dir))?;
+    let done: u64 = match store.checkpoint(SOURCE)? {
+        Some(cp) => cp.position.parse()?,
+        None => 0,
+    };
+    println!("ready");
+    for i in done + 1.. {
+        let n = 1 + i * 7 % 23;
+        let mut batch: Vec<_> = (0..n).map(|j| batch_event(i, j, n)).collect();
+        if i > 1 {
+            let prev = 1 + (i - 1) * 7 % 23;
+            batch.push(batch_event(i - 1, prev - 1, prev));
+        }
+        let checkpoint = crate::Checkpoint {
+            source: SOURCE.into(),
+            position: i.to_string(),
+        };
+        store.append(&batch, Some(&checkpoint))?;
+    }
+    Ok(())
+}

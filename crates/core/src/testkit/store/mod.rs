@@ -9,7 +9,10 @@
 //!
 //! Every check panics with a message naming what the backend got wrong.
 
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod crash;
+pub mod metrics;
 pub mod model;
 pub mod workload;
 
