@@ -8,8 +8,7 @@ use kev_core::ratelimit::LimitKey;
 use kev_core::remediation::{RemediationConfig, RemediationKey};
 use kev_core::{RateLimitConfig, RuleConfig};
 use kev_kube_source::policy::{
-    EventPolicy, EventPolicySpec, EventSelector, FieldError, InvalidPolicy, PolicyMode, RiskLevel,
-    TargetKind,
+    EventPolicy, EventPolicySpec, EventSelector, FieldError, InvalidPolicy, TargetKind,
 };
 use kev_sinks::SinkConfig;
 
@@ -159,6 +158,7 @@ fn sink(
         }
         #[cfg(feature = "mcp")]
         TargetKind::Mcp | TargetKind::McpRest => {
+            use kev_kube_source::policy::{PolicyMode, RiskLevel};
             use kev_sinks::mcp::{McpSinkConfig, Protocol, RemediationMode};
             let mut c = McpSinkConfig::new(&target.endpoint);
             c.protocol = if target.kind == TargetKind::Mcp {
