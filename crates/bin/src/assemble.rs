@@ -39,7 +39,9 @@ pub async fn assemble(config: &RawConfig) -> anyhow::Result<Parts> {
     let mut pipeline = Pipeline::new(source, normalizer, Arc::clone(&store))
         .store_filter(filter)
         .config(pipeline_config);
-    if config.routes.is_empty() {
+    // With policies, the routes come from the cluster; stdout is only the fallback of a
+    // kev with nothing else to do.
+    if config.routes.is_empty() && config.policies.source == crate::config::PolicySource::None {
         pipeline = pipeline.route(default_route()?);
     }
     let kube = kube_client(config).await?;
@@ -79,7 +81,8 @@ async fn kube_client(config: &RawConfig) -> anyhow::Result<Option<KubeClient>> {
     Ok(None)
 }
 
-fn build_route(
+/// Builds a route of the config file, or of an EventPolicy (`policies::translate`).
+pub(crate) fn build_route(
     config: &RouteConfig,
     store: &Arc<dyn Store>,
     kube: Option<&KubeClient>,

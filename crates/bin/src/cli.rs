@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::StoreType;
+use crate::config::{PolicySource, StoreType};
 use crate::logging::LogArgs;
 
 /// kev keeps Kubernetes Events beyond their 1 h TTL, filters and rate-limits them, and
@@ -74,4 +74,8 @@ pub struct RunArgs {
     /// Address of the local read API used by `kev query` while this runs (`off` to disable).
     #[arg(long)]
     pub api_listen: Option<String>,
+    /// `crd`: also run the routes declared by EventPolicy objects, changed live
+    /// (needs the `kube` feature and the kube source); `none`: config routes only.
+    #[arg(long, value_enum)]
+    pub policies: Option<PolicySource>,
 }

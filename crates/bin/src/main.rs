@@ -11,6 +11,8 @@ mod commands;
 mod config;
 mod exit;
 mod logging;
+#[cfg(feature = "kube")]
+mod policies;
 mod query;
 mod render;
 mod server;

@@ -617,3 +617,36 @@ async fn a_page_cut_short_commits_the_batches_acknowledged_before() {
     // The drain deadline ended the retries of batch 4: batches 1-3 stay acknowledged.
     assert_eq!(store.cursor("backlog").unwrap(), 300);
 }
+
+#[tokio::test]
+async fn route_stats_count_matches_deliveries_and_dead_letters_while_shared() {
+    let store = Arc::new(MemoryStore::new());
+    let sink = Arc::new(ScriptedSink {
+        refuse_uid: Some("uid-42".into()),
+        ..ScriptedSink::new("hook")
+    });
+    let filter: kev_core::FilterConfig =
+        serde_norway::from_str("match: [{namespace: ns-0}]").unwrap();
+    let stats = kev_core::pipeline::RouteStats::default();
+    let route = Route::new(
+        "hook",
+        Arc::new(kev_core::SelectorFilter::compile(&filter).unwrap()),
+    )
+    .sink(sink.clone())
+    .stats_handle(stats.clone());
+    assert!(route.stats().snapshot().last_matched.is_none());
+    Pipeline::new(
+        Box::new(CountingSource { n: 100, next: 0 }),
+        Arc::new(PassThrough),
+        store.clone(),
+    )
+    .route(route)
+    .run(CancellationToken::new())
+    .await
+    .unwrap();
+    // Events 3, 6, …, 99 are in ns-0: 33 match; 42 is refused for good.
+    let s = stats.snapshot();
+    assert_eq!((s.matched, s.delivered, s.dead_lettered), (33, 32, 1));
+    assert_eq!((s.limited, s.cooled_down, s.below_threshold), (0, 0, 0));
+    assert!(s.last_matched.is_some());
+}

@@ -28,6 +28,13 @@
 //!   reportingInstance/action/reason required and ≤ 128, note ≤ 1024, type Normal|Warning,
 //!   deprecated fields unset, series count ≥ 2 with lastObservedTime) and update
 //!   immutability. 422 Invalid answers carry `details.causes` per field.
+//! - EventPolicy (`kev.dev/v1alpha1` `eventpolicies`, namespaced, with the status
+//!   subresource) and core/v1 Secrets, served as kube-apiserver serves a CRD:
+//!   discovery (`/apis`, `/apis/kev.dev/v1alpha1` with `eventpolicies/status`), list
+//!   (namespaced and all namespaces), watch (same JSON lines, resourceVersions from the
+//!   one counter, bookmarks), GET, POST, PUT (stale resourceVersion: 409), merge PATCH,
+//!   DELETE, and `/status` GET/PATCH/PUT that change only `.status`; `generation`
+//!   starts at 1 and grows only with the spec ([`ResourceKind`], `custom_resources`).
 //! - A [`FaultPlan`]: cut the connection after every N events (no final chunk), 410 in
 //!   the middle of a stream, 500/429 with `Retry-After`, a bare HTTP 410 on watch start,
 //!   stalled streams, and [`FakeApiServer::go_down`]/[`FakeApiServer::come_up`] (connection
@@ -40,9 +47,11 @@
 //! 400), field selectors beyond the Event fields the real server indexes, namespaces
 //! as objects (any namespace exists), Event TTL expiry, the watch cache's slow-watcher
 //! termination and per-watcher buffers, `Too large resource version` waiting (answered at
-//! once), and priority & fairness.
+//! once), and priority & fairness. For EventPolicy and Secret objects: schema
+//! validation, pagination, selectors, compaction and faults.
 
 mod convert;
+mod custom_resources;
 mod faults;
 mod selectors;
 mod server;
@@ -62,6 +71,7 @@ use tokio::sync::watch as notify;
 use tokio::task::JoinHandle;
 
 pub use convert::{FieldError, Group};
+pub use custom_resources::{EVENT_POLICIES, ResourceKind, SECRETS};
 pub use faults::{FaultPlan, HttpFault, StreamAction};
 pub use store::{Rendered, WriteError};
 
@@ -97,6 +107,8 @@ pub(crate) struct Shared {
     watch_ids: AtomicU64,
     list_requests: AtomicU64,
     served: Mutex<HashSet<(String, u64)>>,
+    /// EventPolicies and Secrets (`custom_resources`).
+    custom: custom_resources::Objects,
 }
 
 impl Shared {
@@ -178,6 +190,7 @@ impl FakeApiServer {
                 watch_ids: AtomicU64::new(0),
                 list_requests: AtomicU64::new(0),
                 served: Mutex::default(),
+                custom: custom_resources::Objects::default(),
             }),
             serving: Mutex::new(None),
             stopped: Mutex::new(None),

@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 
 use super::Shared;
 use super::convert::{self, Group};
+use super::custom_resources;
 use super::selectors::Selector;
 use super::status;
 use super::store::{WriteError, merge_patch};
@@ -53,7 +54,7 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+    let events = Router::new()
         .route("/version", get(version))
         .route("/api", get(api_versions))
         .route("/apis", get(api_groups))
@@ -104,7 +105,8 @@ fn router(shared: Arc<Shared>) -> Router {
                     },
                 )
                 .delete(|s: St, Path(p): Path<(String, String)>| delete(s, Group::Events, p)),
-        )
+        );
+    custom_resources::routes(events)
         .fallback(|| async {
             json_response(
                 StatusCode::NOT_FOUND,
@@ -523,7 +525,9 @@ fn events_group_value() -> Value {
 async fn api_groups() -> Response {
     json_response(
         StatusCode::OK,
-        &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [events_group_value()]}),
+        &json!({"kind": "APIGroupList", "apiVersion": "v1",
+            "groups": ([vec![events_group_value()], custom_resources::groups()].concat())
+        }),
     )
 }
 
@@ -535,10 +539,13 @@ async fn events_group() -> Response {
 }
 
 fn resources(group: Group) -> Response {
-    json_response(
-        StatusCode::OK,
-        &json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group.api_version(),
+    let mut list = json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group.api_version(),
             "resources": [{"name": "events", "singularName": "event", "namespaced": true, "kind": "Event",
-                "verbs": ["create", "delete", "get", "list", "patch", "watch"], "shortNames": ["ev"]}]}),
-    )
+                "verbs": ["create", "delete", "get", "list", "patch", "watch"], "shortNames": ["ev"]}]});
+    if group == Group::Core
+        && let Some(resources) = list["resources"].as_array_mut()
+    {
+        resources.extend(custom_resources::core_resources());
+    }
+    json_response(StatusCode::OK, &list)
 }

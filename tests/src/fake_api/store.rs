@@ -187,7 +187,7 @@ impl EventStore {
         self.horizon
     }
 
-    fn bump(&mut self) -> u64 {
+    pub(super) fn bump(&mut self) -> u64 {
         self.rv += 1;
         self.rv
     }

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::assemble;
 use crate::cli::RunArgs;
-use crate::config::{ConfigErrors, RawConfig, SourceConfig};
+use crate::config::{ConfigErrors, PolicySource, RawConfig, SourceConfig};
 use crate::exit::UsageError;
 use crate::server;
 
@@ -62,6 +62,30 @@ fn apply_flags(
     }
     if let Some(api) = &args.api_listen {
         config.server.api_listen.clone_from(api);
+    }
+    if let Some(policies) = args.policies {
+        config.policies.source = policies;
+    }
+    check_policies(config)
+}
+
+/// EventPolicies are read from the cluster the events come from.
+fn check_policies(config: &RawConfig) -> anyhow::Result<()> {
+    if config.policies.source == PolicySource::None {
+        return Ok(());
+    }
+    if !cfg!(feature = "kube") {
+        return Err(UsageError(
+            "policies from the EventPolicy CRD need the Kubernetes API: this kev was built without the `kube` feature".into(),
+        )
+        .into());
+    }
+    #[cfg(feature = "kube")]
+    if !matches!(config.source, SourceConfig::Kube(_)) {
+        return Err(UsageError(
+            "policies from the EventPolicy CRD (--policies crd / policies.source: crd) need the kube source (source.type: kube)".into(),
+        )
+        .into());
     }
     Ok(())
 }
@@ -136,7 +160,19 @@ async fn run_pipeline(config: RawConfig, _args: RunArgs) -> anyhow::Result<ExitC
             ..CompactorConfig::default()
         });
     }
-    let report = pipeline.run(shutdown).await?;
+    #[cfg(feature = "kube")]
+    let policies = start_policies(&config, &mut pipeline, &parts.store, &shutdown).await?;
+    let report = pipeline.run(shutdown.clone()).await;
+    #[cfg(feature = "kube")]
+    if let Some(task) = policies {
+        shutdown.cancel();
+        match task.await {
+            Ok(Err(e)) => tracing::error!(error = %format!("{e:#}"), "EventPolicy watch failed"),
+            Err(e) => tracing::error!(error = %e, "EventPolicy watch task failed"),
+            Ok(Ok(())) => {}
+        }
+    }
+    let report = report?;
     tracing::info!(
         received = report.received,
         stored = report.stored,
@@ -161,6 +197,34 @@ async fn run_pipeline(config: RawConfig, _args: RunArgs) -> anyhow::Result<ExitC
         let _ = server.await;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// With `policies.source: crd`, the EventPolicy watch, changing the pipeline's routes.
+#[cfg(feature = "kube")]
+async fn start_policies(
+    config: &RawConfig,
+    pipeline: &mut kev_core::pipeline::Pipeline,
+    store: &std::sync::Arc<dyn kev_core::Store>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<anyhow::Result<()>>>> {
+    let SourceConfig::Kube(kube) = &config.source else {
+        return Ok(None);
+    };
+    if config.policies.source != PolicySource::Crd {
+        return Ok(None);
+    }
+    let settings = crate::policies::PolicySettings {
+        client: kev_kube_source::build_client(kube).await?,
+        namespace: config.policies.namespace.clone(),
+        status_interval: config.policies.status_interval,
+    };
+    let control = pipeline.route_control();
+    Ok(Some(tokio::spawn(crate::policies::run(
+        settings,
+        control,
+        std::sync::Arc::clone(store),
+        shutdown.clone(),
+    ))))
 }
 
 /// SIGINT or SIGTERM starts a graceful shutdown; a second one exits at once.

@@ -88,6 +88,32 @@ mod tests {
     }
 
     #[test]
+    fn policies_are_switched_on_from_the_environment() {
+        let config = crate::config::RawConfig::parse(
+            "{}",
+            "t",
+            vars(&[
+                ("KEV_POLICIES__SOURCE", "crd"),
+                ("KEV_POLICIES__STATUS_INTERVAL", "2s"),
+                ("KEV_POLICIES__NAMESPACE", "team-a"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.policies.source, crate::config::PolicySource::Crd);
+        assert_eq!(
+            config.policies.status_interval,
+            std::time::Duration::from_secs(2)
+        );
+        assert_eq!(config.policies.namespace.as_deref(), Some("team-a"));
+        let default = crate::config::RawConfig::parse("{}", "t", vars(&[])).unwrap();
+        assert_eq!(default.policies.source, crate::config::PolicySource::None);
+        assert_eq!(
+            default.policies.status_interval,
+            std::time::Duration::from_secs(10)
+        );
+    }
+
+    #[test]
     fn nested_scalars_are_set_with_yaml_types() {
         let mut v: Value = serde_norway::from_str("store: {path: a}").unwrap();
         apply_overrides(

@@ -30,6 +30,44 @@ pub struct RawConfig {
     pub server: ServerConfig,
     /// Labels of the event-volume metric `kev_events_total`.
     pub metrics: kev_core::pipeline::EventVolumeConfig,
+    /// Routes declared by EventPolicy objects in the cluster. Default: none.
+    pub policies: PoliciesConfig,
+}
+
+/// `policies.source`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicySource {
+    /// Only the routes of the config file (the default).
+    #[default]
+    None,
+    /// Watch EventPolicy objects (`kev.dev/v1alpha1`) and run one route per valid,
+    /// enabled policy, changed live. Needs the `kube` feature and `source.type: kube`.
+    Crd,
+}
+
+/// `policies:` — EventPolicy objects as live routes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoliciesConfig {
+    /// `none` (default) or `crd`.
+    pub source: PolicySource,
+    /// Watch EventPolicies in this namespace only. Default: all namespaces.
+    pub namespace: Option<String>,
+    /// A policy's status is written at most this often, and only when it changed.
+    /// Default `10s`.
+    #[serde(deserialize_with = "duration")]
+    pub status_interval: Duration,
+}
+
+impl Default for PoliciesConfig {
+    fn default() -> Self {
+        Self {
+            source: PolicySource::None,
+            namespace: None,
+            status_interval: Duration::from_secs(10),
+        }
+    }
 }
 
 /// `source:` — `type: kube | replay | nats`.
@@ -344,6 +382,18 @@ impl RawConfig {
             && let Err(e) = nats.validate()
         {
             errors.push(e.within("source"));
+        }
+        if self.policies.status_interval.is_zero() {
+            errors.push(ConfigError::new(
+                "policies.status_interval",
+                "must be longer than 0",
+            ));
+        }
+        if self.policies.namespace.as_deref() == Some("") {
+            errors.push(ConfigError::new(
+                "policies.namespace",
+                "must not be empty; leave it out for all namespaces",
+            ));
         }
         let mut names = std::collections::HashSet::new();
         for (i, route) in self.routes.iter().enumerate() {

@@ -5,6 +5,7 @@
 //! that every sink of the route acknowledged or that were dead-lettered.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -62,6 +63,74 @@ pub struct RouteReport {
     pub cursor: u64,
 }
 
+/// Live counters of a route, readable while it runs (an EventPolicy's status reads
+/// them). Cheap to clone; clones share the counters. Hand the same handle to the route
+/// that replaces this one ([`Route::stats_handle`]) and the counts go on.
+///
+/// ```
+/// use std::sync::Arc;
+/// use kev_core::pipeline::{Route, RouteStats};
+/// let stats = RouteStats::default();
+/// let route = Route::new("r", Arc::new(kev_core::filter::KeepAll)).stats_handle(stats.clone());
+/// assert_eq!(route.stats().snapshot(), stats.snapshot());
+/// assert_eq!(stats.snapshot().matched, 0);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RouteStats(Arc<RouteCounters>);
+
+#[derive(Debug, Default)]
+struct RouteCounters {
+    matched: AtomicU64,
+    delivered: AtomicU64,
+    dead_lettered: AtomicU64,
+    limited: AtomicU64,
+    cooled_down: AtomicU64,
+    below_threshold: AtomicU64,
+    /// Unix milliseconds of the last match; 0: none yet.
+    last_matched_ms: AtomicI64,
+}
+
+/// The counters of a [`RouteStats`] at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RouteStatsSnapshot {
+    /// Events that passed the route's filter.
+    pub matched: u64,
+    /// Events every sink acknowledged.
+    pub delivered: u64,
+    /// Events dead-lettered after a permanent failure.
+    pub dead_lettered: u64,
+    /// Events the rate limiter held back (limited or suppressed).
+    pub limited: u64,
+    /// Events the remediation gate held back because the problem cools down.
+    pub cooled_down: u64,
+    /// Events the remediation gate held back below its occurrence threshold.
+    pub below_threshold: u64,
+    /// When an event last passed the filter.
+    pub last_matched: Option<jiff::Timestamp>,
+}
+
+impl RouteStats {
+    pub fn snapshot(&self) -> RouteStatsSnapshot {
+        let c = &self.0;
+        let last = c.last_matched_ms.load(Ordering::Relaxed);
+        RouteStatsSnapshot {
+            matched: c.matched.load(Ordering::Relaxed),
+            delivered: c.delivered.load(Ordering::Relaxed),
+            dead_lettered: c.dead_lettered.load(Ordering::Relaxed),
+            limited: c.limited.load(Ordering::Relaxed),
+            cooled_down: c.cooled_down.load(Ordering::Relaxed),
+            below_threshold: c.below_threshold.load(Ordering::Relaxed),
+            last_matched: (last > 0)
+                .then(|| jiff::Timestamp::from_millisecond(last).ok())
+                .flatten(),
+        }
+    }
+
+    fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
 /// A named path from the store log to one or more sinks.
 ///
 /// ```
@@ -84,6 +153,7 @@ pub struct Route {
     enricher: Option<Arc<dyn Enricher>>,
     sinks: Vec<Arc<dyn Sink>>,
     policy: SinkPolicy,
+    stats: RouteStats,
 }
 
 /// A batch as the sinks get it: the events alone, or with their context.
@@ -158,7 +228,20 @@ impl Route {
             enricher: None,
             sinks: Vec::new(),
             policy: SinkPolicy::default(),
+            stats: RouteStats::default(),
         }
+    }
+
+    /// The route's live counters.
+    pub fn stats(&self) -> RouteStats {
+        self.stats.clone()
+    }
+
+    /// Counts into `stats` (e.g. those of the route this one replaces).
+    #[must_use]
+    pub fn stats_handle(mut self, stats: RouteStats) -> Self {
+        self.stats = stats;
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -311,7 +394,10 @@ impl Route {
             }
         }
         let dead = report.dead_lettered - dead_before;
-        report.delivered += (selected.len() as u64).saturating_sub(dead);
+        let delivered_now = (selected.len() as u64).saturating_sub(dead);
+        report.delivered += delivered_now;
+        RouteStats::add(&self.stats.0.delivered, delivered_now);
+        RouteStats::add(&self.stats.0.dead_lettered, dead);
         delivered.extend(selected.iter().map(|e| e.seq));
         Ok(Delivered::Yes)
     }
@@ -344,6 +430,11 @@ impl Route {
                 metrics::counter!(m::EVENTS_FILTERED_TOTAL, "stage" => "route").increment(1);
                 continue;
             }
+            RouteStats::add(&self.stats.0.matched, 1);
+            self.stats
+                .0
+                .last_matched_ms
+                .store(jiff::Timestamp::now().as_millisecond(), Ordering::Relaxed);
             let decision = self
                 .limiter
                 .as_mut()
@@ -352,8 +443,14 @@ impl Route {
                 .increment(1);
             match decision {
                 Decision::Allow => selected.push(stored),
-                Decision::Limited => report.limited += 1,
-                Decision::Suppressed => report.suppressed += 1,
+                Decision::Limited => {
+                    report.limited += 1;
+                    RouteStats::add(&self.stats.0.limited, 1);
+                }
+                Decision::Suppressed => {
+                    report.suppressed += 1;
+                    RouteStats::add(&self.stats.0.limited, 1);
+                }
             }
         }
         selected
@@ -388,8 +485,16 @@ impl Route {
         for decision in decisions {
             metrics::counter!(m::REMEDIATION_GATE_TOTAL, "route" => self.name.clone(), "decision" => decision)
                 .increment(1);
-            if decision != "fire" {
-                report.gated += 1;
+            match decision {
+                "fire" => {}
+                "cooldown" => {
+                    report.gated += 1;
+                    RouteStats::add(&self.stats.0.cooled_down, 1);
+                }
+                _ => {
+                    report.gated += 1;
+                    RouteStats::add(&self.stats.0.below_threshold, 1);
+                }
             }
         }
         Ok(kept)

@@ -146,6 +146,10 @@ pub struct McpSinkConfig {
     /// Refused: a token in clear in the config. Accepted by the parser only to say so.
     #[serde(default)]
     pub(super) token: Option<IgnoredAny>,
+    /// A bearer token known to the caller (kev reads an EventPolicy's `secretRef` through
+    /// the API); never read from YAML. Set with [`McpSinkConfig::bearer_token`].
+    #[serde(skip)]
+    pub(super) bearer_token: Option<super::secret::Token>,
 }
 
 fn default_tool() -> String {
@@ -182,7 +186,16 @@ impl McpSinkConfig {
             connect_timeout: default_connect_timeout(),
             name: None,
             token: None,
+            bearer_token: None,
         }
+    }
+
+    /// Sends this bearer token, one the caller read (from a Kubernetes Secret through
+    /// the API, say), instead of `token_file` / `token_env`.
+    #[must_use]
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.bearer_token = Some(super::secret::Token(token.into().trim().to_owned()));
+        self
     }
 
     /// Checks the config without touching files, the environment or the network.

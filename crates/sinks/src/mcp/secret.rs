@@ -6,7 +6,7 @@ use kev_core::SinkError;
 use kev_core::config::ConfigError;
 
 /// A token; its `Debug` hides it.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub(super) struct Token(pub String);
 
 impl std::fmt::Debug for Token {

@@ -58,7 +58,10 @@ impl McpSink {
         route: &str,
         store: Arc<dyn Store>,
     ) -> Result<Self, ConfigError> {
-        let token = TokenSource::new(config.token_file.as_deref(), config.token_env.as_deref())?;
+        let token = match &config.bearer_token {
+            Some(token) => TokenSource::Env(token.clone()),
+            None => TokenSource::new(config.token_file.as_deref(), config.token_env.as_deref())?,
+        };
         let client = match config.protocol {
             Protocol::Rest => Client::Rest(RestClient::new(
                 config.parsed_endpoint()?,

@@ -415,3 +415,20 @@ fn config_errors_name_the_field() {
 
 mod conformance;
 mod mcp_server;
+
+#[tokio::test]
+async fn a_bearer_token_given_by_the_caller_is_sent_and_never_printed() {
+    let gw = Gateway::default();
+    let url = start_gateway(gw.clone()).await;
+    let store = Arc::new(MemoryStore::new());
+    let config = McpSinkConfig::new(url).bearer_token("from-a-secret");
+    let sink = config.build("crashloops", store).unwrap();
+    let batch = [EnrichedEvent {
+        stored: backoff_event(1, "api-5f6b8d9c47-qwxzr"),
+        context: context(),
+    }];
+    sink.deliver_enriched(&batch).await.unwrap();
+    let seen = gw.seen.lock().unwrap().clone();
+    assert_eq!(seen[0].headers["authorization"], "Bearer from-a-secret");
+    assert!(!format!("{config:?}").contains("from-a-secret"));
+}

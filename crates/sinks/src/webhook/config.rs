@@ -74,6 +74,10 @@ pub struct WebhookSinkConfig {
     /// Refused: a token in clear in the config. Accepted by the parser only to say so.
     #[serde(default)]
     pub(super) token: Option<IgnoredAny>,
+    /// A bearer token known to the caller (kev reads an EventPolicy's `secretRef` through
+    /// the API); never read from YAML. Set with [`WebhookSinkConfig::bearer_token`].
+    #[serde(skip)]
+    pub(super) bearer_token: Option<super::secret::Secret>,
 }
 
 /// HTTP basic auth of the webhook sink.
@@ -144,6 +148,7 @@ impl std::fmt::Debug for WebhookSinkConfig {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("name", &self.name)
+            .field("bearer_token", &self.bearer_token)
             .finish()
     }
 }
@@ -174,7 +179,16 @@ impl WebhookSinkConfig {
             connect_timeout: default_connect_timeout(),
             name: None,
             token: None,
+            bearer_token: None,
         }
+    }
+
+    /// Sends `Authorization: Bearer <token>`, a token the caller read (from a Kubernetes
+    /// Secret through the API, say) instead of `token_file` / `token_env`.
+    #[must_use]
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.bearer_token = Some(super::secret::Secret::new(token.into()));
+        self
     }
 
     /// One request per route batch, as a JSON array (`batch: true`).

@@ -6,8 +6,14 @@ use kev_core::SinkError;
 use kev_core::config::ConfigError;
 
 /// A secret value; its `Debug` hides it.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub(super) struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value.trim().to_owned())
+    }
+}
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

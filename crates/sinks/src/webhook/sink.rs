@@ -55,7 +55,9 @@ impl std::fmt::Debug for WebhookSink {
 impl WebhookSink {
     /// Builds the sink from a config that passed [`WebhookSinkConfig::validate`].
     pub(super) fn new(config: &WebhookSinkConfig) -> Result<Self, ConfigError> {
-        let auth = if let Some(path) = &config.token_file {
+        let auth = if let Some(token) = &config.bearer_token {
+            Auth::Bearer(SecretSource::Env(token.clone()))
+        } else if let Some(path) = &config.token_file {
             Auth::Bearer(SecretSource::from_file(path, "token_file")?)
         } else if let Some(var) = &config.token_env {
             Auth::Bearer(SecretSource::from_env(var, "token_env")?)

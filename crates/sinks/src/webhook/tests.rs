@@ -486,3 +486,19 @@ async fn credentials_echoed_by_the_receiver_are_redacted_from_the_error() {
         assert!(!err.message.contains("a2V2Omh1bnRlcjI="), "{err}");
     }
 }
+
+#[tokio::test]
+async fn a_bearer_token_given_by_the_caller_is_sent_and_never_printed() {
+    let receiver = Receiver::start().await;
+    let config = WebhookSinkConfig::new(receiver.url("/")).bearer_token("from-a-secret\n");
+    let sink = config.build().unwrap();
+    sink.deliver(&sample_events(1, 1)).await.unwrap();
+    let auth: Vec<_> = receiver
+        .seen()
+        .into_iter()
+        .map(|s| s.authorization.unwrap())
+        .collect();
+    assert_eq!(auth, ["Bearer from-a-secret"]);
+    let printed = format!("{config:?} {sink:?}");
+    assert!(!printed.contains("from-a-secret"), "{printed}");
+}
