@@ -105,6 +105,7 @@ fn router(shared: Arc<Shared>) -> Router {
                 )
                 .delete(|s: St, Path(p): Path<(String, String)>| delete(s, Group::Events, p)),
         )
+        .merge(super::leases::routes())
         .fallback(|| async {
             json_response(
                 StatusCode::NOT_FOUND,
@@ -116,7 +117,8 @@ fn router(shared: Arc<Shared>) -> Router {
                 ),
             )
         })
-        .with_state(shared)
+        .with_state(Arc::clone(&shared))
+        .merge(shared.pods.router())
 }
 
 fn json_response(code: StatusCode, body: &Value) -> Response {
@@ -523,7 +525,7 @@ fn events_group_value() -> Value {
 async fn api_groups() -> Response {
     json_response(
         StatusCode::OK,
-        &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [events_group_value()]}),
+        &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [events_group_value(), super::leases::group_value()]}),
     )
 }
 

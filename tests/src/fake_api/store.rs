@@ -187,7 +187,8 @@ impl EventStore {
         self.horizon
     }
 
-    fn bump(&mut self) -> u64 {
+    /// Takes the next resourceVersion of the server's one counter.
+    pub(super) fn bump(&mut self) -> u64 {
         self.rv += 1;
         self.rv
     }
