@@ -4,6 +4,7 @@
 //! within lease duration + renew deadline; after SIGTERM the Lease is released and the
 //! next standby takes over at once; no event is delivered by two replicas. A leader
 //! that cannot renew stops and exits non-zero.
+#![allow(clippy::unwrap_used)] // helpers of a test file, like its tests
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -1,6 +1,7 @@
 //! The fake API server's Leases: discovery, create/get/list/replace/delete through kube's
 //! typed client, and the exact Status answers of kube-apiserver (409 AlreadyExists,
 //! 409 Conflict on a stale resourceVersion, 404, 422), with one resourceVersion counter.
+#![allow(clippy::unwrap_used)] // helpers of a test file, like its tests
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;

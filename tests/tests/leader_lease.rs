@@ -2,6 +2,7 @@
 //! among racing candidates, takeover only after the Lease stopped changing for its
 //! duration, immediate takeover after a release, and a leader that loses the Lease when
 //! it cannot renew within the renew deadline or sees another holder.
+#![allow(clippy::unwrap_used)] // helpers of a test file, like its tests
 
 use std::time::Duration;
 
