@@ -2,6 +2,7 @@
 //! shared by the end-to-end suites in `tests/` and the benches.
 
 pub mod api_proxy;
+pub mod daemon;
 pub mod fake_api;
 pub mod harness;
 pub mod pod_api;

@@ -58,12 +58,17 @@ impl PodApi {
         self
     }
 
-    /// Serves on an ephemeral port of 127.0.0.1 until the runtime ends.
-    pub async fn start(&self) -> std::io::Result<SocketAddr> {
-        let app = Router::new()
+    /// The pod and log routes, for a server of its own or merged into the fake API server.
+    pub fn router(&self) -> Router {
+        Router::new()
             .route("/api/v1/namespaces/{ns}/pods/{name}", get(get_pod))
             .route("/api/v1/namespaces/{ns}/pods/{name}/log", get(get_log))
-            .with_state(self.clone());
+            .with_state(self.clone())
+    }
+
+    /// Serves on an ephemeral port of 127.0.0.1 until the runtime ends.
+    pub async fn start(&self) -> std::io::Result<SocketAddr> {
+        let app = self.router();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         tokio::spawn(async move { axum::serve(listener, app).await });

@@ -9,6 +9,8 @@ mod assemble;
 mod cli;
 mod commands;
 mod config;
+#[cfg(feature = "kube")]
+mod election;
 mod exit;
 mod logging;
 #[cfg(feature = "kube")]

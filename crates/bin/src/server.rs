@@ -1,8 +1,8 @@
 //! The HTTP listener: `/metrics` (Prometheus text), `/healthz` (alive), `/readyz`
-//! (every readiness check passes).
+//! (every readiness check passes; a standby of leader election is ready as a standby).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
 use axum::Router;
@@ -31,9 +31,73 @@ pub fn install_metrics() -> anyhow::Result<PrometheusHandle> {
 /// A named condition `/readyz` requires.
 pub type Check = (String, Box<dyn Fn() -> bool + Send + Sync>);
 
+/// What `/readyz` answers, filled in as the run goes: the pipeline's checks once it is
+/// assembled (before: not ready, `starting`), and with leader election the role.
+#[derive(Clone, Default)]
+pub struct Readiness(Arc<RwLock<ReadinessState>>);
+
+#[derive(Default)]
+struct ReadinessState {
+    checks: Option<Vec<Check>>,
+    /// `Some` with leader election: whether this process leads now.
+    leader: Option<Box<dyn Fn() -> bool + Send + Sync>>,
+}
+
+impl Readiness {
+    /// Readiness of a run that has assembled its pipeline with `checks`.
+    pub fn set_checks(&self, checks: Vec<Check>) {
+        self.write().checks = Some(checks);
+    }
+
+    /// Marks the run as a leader-election candidate; `is_leader` says its role now.
+    #[cfg_attr(not(feature = "kube"), allow(dead_code))] // election needs the kube feature
+    pub fn set_role(&self, is_leader: impl Fn() -> bool + Send + Sync + 'static) {
+        self.write().leader = Some(Box::new(is_leader));
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, ReadinessState> {
+        self.0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The `/readyz` answer: a standby is ready (it has nothing to watch); a leader or a
+    /// run without election is ready when every check of its pipeline passes.
+    fn answer(&self) -> (StatusCode, String) {
+        let state = self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let role = state.leader.as_ref().map(|is_leader| is_leader());
+        if role == Some(false) {
+            return (StatusCode::OK, "ready: standby\n".into());
+        }
+        let suffix = if role == Some(true) { ": leader" } else { "" };
+        let Some(checks) = &state.checks else {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready{suffix}: starting\n"),
+            );
+        };
+        let failing: Vec<&str> = checks
+            .iter()
+            .filter(|(_, ok)| !ok())
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if failing.is_empty() {
+            (StatusCode::OK, format!("ready{suffix}\n"))
+        } else {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready{suffix}: {}\n", failing.join(", ")),
+            )
+        }
+    }
+}
+
 struct AppState {
     metrics: PrometheusHandle,
-    checks: Vec<Check>,
+    readiness: Readiness,
 }
 
 /// Binds `listen` and serves until `shutdown`. Binding errors are returned at once so a
@@ -41,13 +105,13 @@ struct AppState {
 pub async fn serve(
     listen: SocketAddr,
     metrics: PrometheusHandle,
-    checks: Vec<Check>,
+    readiness: Readiness,
     shutdown: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (server.listen)"))?;
-    let state = Arc::new(AppState { metrics, checks });
+    let state = Arc::new(AppState { metrics, readiness });
     let app = Router::new()
         .route("/metrics", get(render_metrics))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -69,18 +133,43 @@ async fn render_metrics(State(state): State<Arc<AppState>>) -> String {
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, String) {
-    let failing: Vec<&str> = state
-        .checks
-        .iter()
-        .filter(|(_, ok)| !ok())
-        .map(|(name, _)| name.as_str())
-        .collect();
-    if failing.is_empty() {
-        (StatusCode::OK, "ready\n".into())
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("not ready: {}\n", failing.join(", ")),
-        )
+    state.readiness.answer()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_follows_the_role_and_the_checks() {
+        let r = Readiness::default();
+        assert_eq!(r.answer().0, StatusCode::SERVICE_UNAVAILABLE, "starting");
+        let leading = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let l = Arc::clone(&leading);
+        r.set_role(move || l.load(std::sync::atomic::Ordering::Relaxed));
+        assert_eq!(r.answer(), (StatusCode::OK, "ready: standby\n".into()));
+        leading.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            r.answer(),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: leader: starting\n".into()
+            )
+        );
+        let ok = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let o = Arc::clone(&ok);
+        r.set_checks(vec![(
+            "watch".into(),
+            Box::new(move || o.load(std::sync::atomic::Ordering::Relaxed)),
+        )]);
+        assert_eq!(
+            r.answer(),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: leader: watch\n".into()
+            )
+        );
+        ok.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(r.answer(), (StatusCode::OK, "ready: leader\n".into()));
     }
 }

@@ -58,3 +58,9 @@ pub const RECORDER_BAD_REASONS_TOTAL: &str = "kev_recorder_bad_reasons_total";
 pub const NATS_PUBLISH_RETRIES_TOTAL: &str = "kev_nats_publish_retries_total";
 /// Messages the NATS source acked after their batch was committed to the store.
 pub const NATS_ACKED_TOTAL: &str = "kev_nats_acked_total";
+/// 1 while this process holds the leader Lease, 0 while it is a standby (only with
+/// `leader_election.enabled`).
+pub const LEADER: &str = "kev_leader";
+/// Leader Lease transitions seen by this process, by `event` (`acquired`, `lost`,
+/// `released`).
+pub const LEADER_TRANSITIONS_TOTAL: &str = "kev_leader_transitions_total";

@@ -12,6 +12,7 @@ mod convert;
 pub mod enrich;
 mod error;
 mod health;
+pub mod leader;
 pub mod policy;
 mod source;
 mod watch_loop;

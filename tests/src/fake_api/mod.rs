@@ -6,7 +6,16 @@
 //!   `/apis/events.k8s.io/v1`: one stored object (core/v1 form, as the API server stores
 //!   `core.Event`) seen through both groups with the field conversion of the real
 //!   server (`involvedObject`↔`regarding`, `message`↔`note`, `count`↔`deprecatedCount`, …).
-//! - Discovery: `/version`, `/api`, `/apis`, `/api/v1`, `/apis/events.k8s.io/v1`.
+//! - Discovery: `/version`, `/api`, `/apis`, `/api/v1`, `/apis/events.k8s.io/v1`,
+//!   `/apis/coordination.k8s.io/v1`.
+//! - `coordination.k8s.io/v1` Leases (`leases` module): GET, list (one namespace or all),
+//!   POST (409 AlreadyExists), PUT with optimistic concurrency (a stale
+//!   `metadata.resourceVersion` is 409 Conflict, worded as kube-apiserver does; no
+//!   resourceVersion is an unconditional update; no create-on-update: 404), DELETE,
+//!   `ValidateLeaseSpec`'s field checks (422); resourceVersions from the one counter.
+//!   [`FakeApiServer::lease_writes`] logs every accepted write with its instant.
+//! - Pods and their logs for the enricher, from a [`crate::pod_api::PodApi`]
+//!   ([`FakeApiServer::pods`]): `/api/v1/namespaces/{ns}/pods/{name}[/log]`.
 //! - list with `limit`/`continue` (base64 JSON token holding the snapshot resourceVersion
 //!   and the next key; pages are consistent at that resourceVersion), `remainingItemCount`
 //!   (without selectors, as the real server; counted over the keys present now),
@@ -42,7 +51,8 @@
 //!
 //! What it does not implement: authentication and authorization (every request is
 //! allowed), TLS, protobuf and Table output, gzip, `sendInitialEvents` streaming lists,
-//! `PUT`, `deletecollection`, JSON patch and server-side apply (415), dry-run,
+//! `PUT` of Events, `deletecollection`, JSON patch and server-side apply (415), dry-run,
+//! Lease watch and PATCH, Lease `generateName` and owner references, other pod verbs,
 //! `metadata.generateName` collisions retries, set-based label selectors (`in`, `notin`:
 //! 400), field selectors beyond the Event fields the real server indexes, namespaces
 //! as objects (any namespace exists), Event TTL expiry, the watch cache's slow-watcher
@@ -53,6 +63,7 @@
 mod convert;
 mod custom_resources;
 mod faults;
+mod leases;
 mod selectors;
 mod server;
 mod status;
@@ -73,6 +84,7 @@ use tokio::task::JoinHandle;
 pub use convert::{FieldError, Group};
 pub use custom_resources::{EVENT_POLICIES, ResourceKind, SECRETS};
 pub use faults::{FaultPlan, HttpFault, StreamAction};
+pub use leases::LeaseWrite;
 pub use store::{Rendered, WriteError};
 
 /// Settings of a [`FakeApiServer`].
@@ -109,6 +121,9 @@ pub(crate) struct Shared {
     served: Mutex<HashSet<(String, u64)>>,
     /// EventPolicies and Secrets (`custom_resources`).
     custom: custom_resources::Objects,
+    leases: Mutex<leases::LeaseStore>,
+    /// Pods and their logs, served under `/api/v1/namespaces/{ns}/pods/{name}[/log]`.
+    pods: crate::pod_api::PodApi,
 }
 
 impl Shared {
@@ -121,6 +136,12 @@ impl Shared {
     fn write(&self) -> RwLockWriteGuard<'_, store::EventStore> {
         self.store
             .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn lock_leases(&self) -> std::sync::MutexGuard<'_, leases::LeaseStore> {
+        self.leases
+            .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -191,6 +212,8 @@ impl FakeApiServer {
                 list_requests: AtomicU64::new(0),
                 served: Mutex::default(),
                 custom: custom_resources::Objects::default(),
+                leases: Mutex::default(),
+                pods: crate::pod_api::PodApi::new(),
             }),
             serving: Mutex::new(None),
             stopped: Mutex::new(None),
@@ -337,6 +360,21 @@ impl FakeApiServer {
     /// List requests answered so far (each page counts).
     pub fn list_requests(&self) -> u64 {
         self.shared.list_requests.load(Ordering::Relaxed)
+    }
+
+    /// A Lease as stored (`coordination.k8s.io/v1`), with its type meta.
+    pub fn lease(&self, namespace: &str, name: &str) -> Option<Value> {
+        self.shared.lock_leases().get(namespace, name)
+    }
+
+    /// Every accepted Lease write so far, in order, with when it happened.
+    pub fn lease_writes(&self) -> Vec<LeaseWrite> {
+        self.shared.lock_leases().writes().to_vec()
+    }
+
+    /// The pods and logs this server serves (for the enricher).
+    pub fn pods(&self) -> &crate::pod_api::PodApi {
+        &self.shared.pods
     }
 
     /// Stalls every watch opened so far: their connections stay open, nothing is sent.

@@ -107,6 +107,7 @@ fn router(shared: Arc<Shared>) -> Router {
                 .delete(|s: St, Path(p): Path<(String, String)>| delete(s, Group::Events, p)),
         );
     custom_resources::routes(events)
+        .merge(super::leases::routes())
         .fallback(|| async {
             json_response(
                 StatusCode::NOT_FOUND,
@@ -118,7 +119,8 @@ fn router(shared: Arc<Shared>) -> Router {
                 ),
             )
         })
-        .with_state(shared)
+        .with_state(Arc::clone(&shared))
+        .merge(shared.pods.router())
 }
 
 fn json_response(code: StatusCode, body: &Value) -> Response {
@@ -526,7 +528,7 @@ async fn api_groups() -> Response {
     json_response(
         StatusCode::OK,
         &json!({"kind": "APIGroupList", "apiVersion": "v1",
-            "groups": ([vec![events_group_value()], custom_resources::groups()].concat())
+            "groups": ([vec![events_group_value(), super::leases::group_value()], custom_resources::groups()].concat())
         }),
     )
 }

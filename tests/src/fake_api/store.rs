@@ -187,6 +187,7 @@ impl EventStore {
         self.horizon
     }
 
+    /// Takes the next resourceVersion of the server's one counter.
     pub(super) fn bump(&mut self) -> u64 {
         self.rv += 1;
         self.rv

@@ -26,7 +26,11 @@ pub fn run(args: RunArgs, replay: Option<String>) -> anyhow::Result<ExitCode> {
             .map_or_else(|| "(flags)".into(), |p| p.display().to_string());
         return Err(ConfigErrors { origin, errors }.into());
     }
-    super::runtime()?.block_on(run_pipeline(config, args))
+    let runtime = super::runtime()?;
+    let outcome = runtime.block_on(run_pipeline(config, args));
+    // A leader that lost its lease may leave a pipeline task behind: do not wait on it.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    outcome
 }
 
 /// Command-line flags win over the config file and the environment.
@@ -138,17 +142,52 @@ async fn run_pipeline(config: RawConfig, _args: RunArgs) -> anyhow::Result<ExitC
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
 
-    let parts = assemble::assemble(&config).await?;
+    #[cfg(feature = "kube")]
+    let candidate = crate::election::candidate(&config).await?;
+    let readiness = server::Readiness::default();
+    #[cfg(feature = "kube")]
+    if let Some(c) = &candidate {
+        let status = c.status();
+        readiness.set_role(move || status.is_leader());
+    }
     let server_stop = CancellationToken::new();
     let mut servers = Vec::new();
     if config.server.enabled {
         let listen: SocketAddr = config.server.listen.parse()?;
-        servers.push(server::serve(listen, metrics, parts.readiness, server_stop.clone()).await?);
+        servers.push(server::serve(listen, metrics, readiness.clone(), server_stop.clone()).await?);
     }
-    if config.server.api_enabled() {
+    let leading = |stop| lead(&config, &readiness, stop, &server_stop);
+    #[cfg(feature = "kube")]
+    let outcome = match candidate {
+        Some(c) => crate::election::run_elected(c, shutdown, leading).await,
+        None => leading(shutdown).await,
+    };
+    #[cfg(not(feature = "kube"))]
+    let outcome = leading(shutdown).await;
+    server_stop.cancel();
+    for server in servers {
+        let _ = server.await;
+    }
+    outcome
+}
+
+/// What the leader (or a run without election) does: open the store, connect the
+/// source, serve the read API and run the pipeline until `stop`.
+async fn lead(
+    config: &RawConfig,
+    readiness: &server::Readiness,
+    stop: CancellationToken,
+    server_stop: &CancellationToken,
+) -> anyhow::Result<ExitCode> {
+    let parts = assemble::assemble(config).await?;
+    readiness.set_checks(parts.readiness);
+    let api_stop = server_stop.child_token();
+    let api = if config.server.api_enabled() {
         let listen: SocketAddr = config.server.api_listen.parse()?;
-        servers.push(crate::api::serve(listen, parts.store.clone(), server_stop.clone()).await?);
-    }
+        Some(crate::api::serve(listen, parts.store.clone(), api_stop.clone()).await?)
+    } else {
+        None
+    };
 
     // A replay is an import of history that may be years old: retention by age would
     // remove it as soon as it is stored, so it applies to live sources only.
@@ -161,16 +200,22 @@ async fn run_pipeline(config: RawConfig, _args: RunArgs) -> anyhow::Result<ExitC
         });
     }
     #[cfg(feature = "kube")]
-    let policies = start_policies(&config, &mut pipeline, &parts.store, &shutdown).await?;
-    let report = pipeline.run(shutdown.clone()).await;
+    let policies_stop = stop.child_token();
+    #[cfg(feature = "kube")]
+    let policies = start_policies(config, &mut pipeline, &parts.store, &policies_stop).await?;
+    let report = pipeline.run(stop).await;
     #[cfg(feature = "kube")]
     if let Some(task) = policies {
-        shutdown.cancel();
+        policies_stop.cancel();
         match task.await {
             Ok(Err(e)) => tracing::error!(error = %format!("{e:#}"), "EventPolicy watch failed"),
             Err(e) => tracing::error!(error = %e, "EventPolicy watch task failed"),
             Ok(Ok(())) => {}
         }
+    }
+    api_stop.cancel();
+    if let Some(api) = api {
+        let _ = api.await;
     }
     let report = report?;
     tracing::info!(
@@ -191,10 +236,6 @@ async fn run_pipeline(config: RawConfig, _args: RunArgs) -> anyhow::Result<ExitC
             cursor = route.cursor,
             "route stopped"
         );
-    }
-    server_stop.cancel();
-    for server in servers {
-        let _ = server.await;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -32,6 +32,8 @@ pub struct RawConfig {
     pub metrics: kev_core::pipeline::EventVolumeConfig,
     /// Routes declared by EventPolicy objects in the cluster. Default: none.
     pub policies: PoliciesConfig,
+    /// Several replicas, one active: a `coordination.k8s.io/v1` Lease picks the leader.
+    pub leader_election: LeaderElectionConfig,
 }
 
 /// `policies.source`.
@@ -67,6 +69,124 @@ impl Default for PoliciesConfig {
             namespace: None,
             status_interval: Duration::from_secs(10),
         }
+    }
+}
+
+/// `leader_election:` — client-go's settings and defaults. A standby serves `/healthz`,
+/// `/metrics` and `/readyz` but opens no store, watches nothing and delivers nothing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LeaderElectionConfig {
+    /// Run as one of several replicas. Default false (this process always leads).
+    pub enabled: bool,
+    /// Namespace of the Lease. Default: `$POD_NAMESPACE`, else the service account's
+    /// namespace, else the kubeconfig context's namespace.
+    pub namespace: Option<String>,
+    /// Name of the Lease. Default `kev`.
+    pub lease_name: String,
+    /// How long the others respect a Lease that stopped being renewed; whole seconds.
+    /// Default `15s`.
+    #[serde(deserialize_with = "duration")]
+    pub lease_duration: Duration,
+    /// How long the leader retries renewing before it stops leading. Default `10s`.
+    #[serde(deserialize_with = "duration")]
+    pub renew_deadline: Duration,
+    /// Time between attempts to acquire or renew. Default `2s`.
+    #[serde(deserialize_with = "duration")]
+    pub retry_period: Duration,
+    /// This replica's `holderIdentity`. Default: `$POD_NAME`, else `hostname_pid`.
+    pub identity: Option<String>,
+}
+
+impl Default for LeaderElectionConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            namespace: None,
+            lease_name: "kev".into(),
+            lease_duration: Duration::from_secs(15),
+            renew_deadline: Duration::from_secs(10),
+            retry_period: Duration::from_secs(2),
+            identity: None,
+        }
+    }
+}
+
+impl LeaderElectionConfig {
+    /// client-go's checks: lease_duration > renew_deadline > 1.2 × retry_period > 0.
+    fn validate(&self) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        if !self.enabled {
+            return errors;
+        }
+        if !cfg!(feature = "kube") {
+            errors.push(ConfigError::new(
+                "leader_election.enabled",
+                "this kev was built without the `kube` feature, which leader election needs",
+            ));
+        }
+        let dns_name = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 253
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+                && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+        };
+        if !dns_name(&self.lease_name) {
+            errors.push(ConfigError::new(
+                "leader_election.lease_name",
+                format!(
+                    "{:?} is not a valid object name (lower-case letters, digits, `-`, `.`)",
+                    self.lease_name
+                ),
+            ));
+        }
+        if let Some(ns) = &self.namespace
+            && !dns_name(ns)
+        {
+            errors.push(ConfigError::new(
+                "leader_election.namespace",
+                format!("{ns:?} is not a valid namespace name"),
+            ));
+        }
+        if self.identity.as_deref() == Some("") {
+            errors.push(ConfigError::new(
+                "leader_election.identity",
+                "must not be empty (leave it out for the default)",
+            ));
+        }
+        if self.lease_duration < Duration::from_secs(1) {
+            errors.push(ConfigError::new(
+                "leader_election.lease_duration",
+                "must be at least 1s (the Lease holds whole seconds)",
+            ));
+        }
+        if self.retry_period.is_zero() {
+            errors.push(ConfigError::new(
+                "leader_election.retry_period",
+                "must be more than 0s",
+            ));
+        }
+        if self.renew_deadline >= self.lease_duration {
+            errors.push(ConfigError::new(
+                "leader_election.renew_deadline",
+                format!(
+                    "{:?} must be shorter than lease_duration ({:?})",
+                    self.renew_deadline, self.lease_duration
+                ),
+            ));
+        }
+        if self.renew_deadline <= self.retry_period.mul_f64(1.2) {
+            errors.push(ConfigError::new(
+                "leader_election.renew_deadline",
+                format!(
+                    "{:?} must be longer than 1.2 × retry_period ({:?})",
+                    self.renew_deadline, self.retry_period
+                ),
+            ));
+        }
+        errors
     }
 }
 
@@ -395,6 +515,7 @@ impl RawConfig {
                 "must not be empty; leave it out for all namespaces",
             ));
         }
+        errors.extend(self.leader_election.validate());
         let mut names = std::collections::HashSet::new();
         for (i, route) in self.routes.iter().enumerate() {
             let at = format!("routes[{i}]");
@@ -458,5 +579,85 @@ impl RouteConfig {
             }
         }
         errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str, vars: &[(&str, &str)]) -> RawConfig {
+        let vars = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        RawConfig::parse(yaml, "test", vars).unwrap()
+    }
+
+    #[test]
+    fn leader_election_is_off_by_default_with_client_go_timings() {
+        let c = parse("{}", &[]);
+        let le = &c.leader_election;
+        assert!(!le.enabled);
+        assert_eq!(le.lease_name, "kev");
+        assert_eq!(le.lease_duration, Duration::from_secs(15));
+        assert_eq!(le.renew_deadline, Duration::from_secs(10));
+        assert_eq!(le.retry_period, Duration::from_secs(2));
+        assert!(c.validate().is_empty());
+    }
+
+    #[test]
+    fn leader_election_takes_environment_overrides() {
+        let c = parse(
+            "leader_election: {enabled: false}",
+            &[
+                ("KEV_LEADER_ELECTION__ENABLED", "true"),
+                ("KEV_LEADER_ELECTION__LEASE_DURATION", "3s"),
+                ("KEV_LEADER_ELECTION__RENEW_DEADLINE", "2s"),
+                ("KEV_LEADER_ELECTION__RETRY_PERIOD", "500ms"),
+                ("KEV_LEADER_ELECTION__IDENTITY", "pod-a"),
+            ],
+        );
+        let le = &c.leader_election;
+        assert!(le.enabled);
+        assert_eq!(le.lease_duration, Duration::from_secs(3));
+        assert_eq!(le.retry_period, Duration::from_millis(500));
+        assert_eq!(le.identity.as_deref(), Some("pod-a"));
+        assert!(c.validate().is_empty(), "{:?}", c.validate());
+    }
+
+    #[test]
+    fn bad_leader_election_timings_and_names_are_refused_with_their_path() {
+        let c = parse(
+            "leader_election: {enabled: true, lease_name: Kev_1, lease_duration: 5s, renew_deadline: 5s, retry_period: 0s}",
+            &[],
+        );
+        let errors: Vec<String> = c.validate().iter().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with("leader_election.lease_name")),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with("leader_election.retry_period")),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with("leader_election.renew_deadline")
+                    && e.contains("shorter than lease_duration")),
+            "{errors:?}"
+        );
+        // Disabled, the section is not checked.
+        let off = parse("leader_election: {renew_deadline: 20s}", &[]);
+        assert!(off.validate().is_empty());
+    }
+
+    #[test]
+    fn unknown_leader_election_fields_are_errors() {
+        let err = RawConfig::parse("leader_election: {lease: x}", "t", Vec::new()).unwrap_err();
+        assert_eq!(err.errors[0].path, "leader_election.lease");
     }
 }
