@@ -1,8 +1,8 @@
 //! `cargo xtask e2e`'s scenario without images or a cluster: the real `kev` binary with
-//! a config file (kube source, redb store, a webhook route and an enriched REST route)
+//! a config file (kube source, redb store, an enriched webhook route and an enriched REST route)
 //! against the fake API server, which also serves the pods and their logs. A crash-looping
 //! pod's BackOff events and an unschedulable pod's FailedScheduling event reach the
-//! webhook, the enriched route carries the crashing container's log, `kev query` (a
+//! webhook, both routes carry the crashing container's log, `kev query` (a
 //! second process, through the daemon's read API since redb is locked) lists them, and
 //! `kev_events_received_total` / `kev_events_stored_total` rise between two scrapes.
 #![allow(clippy::unwrap_used)] // helpers of a test file, like its tests
@@ -95,6 +95,8 @@ store: {{type: redb, path: "{store}"}}
 routes:
   - name: warnings-to-hook
     match: [{{type: Warning, namespace: {NS}}}]
+    enrich:
+      logs: {{lines: 20}}
     sinks: [{{type: webhook, url: "{base}/hook"}}]
   - name: remediate
     match: [{{type: Warning, reason: BackOff}}]
@@ -151,6 +153,20 @@ routes:
         },
     )
     .await;
+
+    let hooked = got
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(p, b)| p == "hook" && b["reason"] == "BackOff")
+        .map(|(_, b)| b.clone())
+        .unwrap();
+    assert!(
+        hooked["context"]["logs"]
+            .to_string()
+            .contains("crashing on purpose"),
+        "the webhook gets the gathered log as the event's context: {hooked:#}"
+    );
 
     let enriched = eventually("the enriched BackOff at the REST tool", SLACK, || async {
         got.lock()

@@ -80,7 +80,7 @@ pub trait Sink: Send + Sync + std::fmt::Debug {
 
     /// Delivers `batch` with the context a route's enricher gathered, in order. The
     /// route calls this instead of [`deliver`](Self::deliver) when it has an enricher;
-    /// sinks that can carry the context (the MCP sink) override it, the others deliver
+    /// sinks that can carry the context (webhook, MCP) override it, the others deliver
     /// the events alone.
     async fn deliver_enriched(&self, batch: &[EnrichedEvent]) -> Result<(), SinkError> {
         let events: Vec<StoredEvent> = batch.iter().map(|e| e.stored.clone()).collect();

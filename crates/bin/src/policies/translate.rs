@@ -112,12 +112,11 @@ fn gate(spec: &EventPolicySpec, errors: &mut Vec<FieldError>) -> Option<Remediat
     })
 }
 
-/// Context for MCP targets, which send it; a webhook sends the event alone.
+/// The context both target kinds send with each event (a webhook as the event's
+/// `context` member, MCP as the `context` argument).
 fn enrich(spec: &EventPolicySpec) -> Option<EnrichConfig> {
     let c = &spec.context_gathering;
-    if spec.target.kind == TargetKind::Webhook
-        || !(c.include_logs || c.include_related_events || c.include_spec)
-    {
+    if !(c.include_logs || c.include_related_events || c.include_spec) {
         return None;
     }
     Some(EnrichConfig {
@@ -239,7 +238,11 @@ mod tests {
             c.remediation.is_none(),
             "no threshold and no cooldown: no gate"
         );
-        assert!(c.enrich.is_none(), "a webhook sends no context");
+        let enrich = c.enrich.unwrap();
+        assert!(
+            enrich.related_events.enabled && !enrich.logs.enabled && !enrich.spec,
+            "the default context: related events only"
+        );
         assert!(matches!(&c.sinks[..], [SinkConfig::Webhook(w)] if w.url == "http://hook.local/x"));
         assert!(!format!("{:?}", c.sinks).contains("t0ken"));
     }

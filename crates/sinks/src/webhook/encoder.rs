@@ -1,17 +1,48 @@
-//! Request bodies (one Event JSON object, or an array for a batch) and the
-//! `Idempotency-Key` header value.
+//! Request bodies (one Event JSON object, or an array for a batch; with a `context`
+//! member when the route gathered context) and the `Idempotency-Key` header value.
 
-use kev_core::{SinkError, StoredEvent};
+use kev_core::enrich::{EnrichedEvent, EventContext};
+use kev_core::{Event, SinkError, StoredEvent};
 use reqwest::header::HeaderValue;
+use serde::Serialize;
 
-/// The body for `events`: one Event JSON object, or a JSON array when `as_array`.
-pub(super) fn body(events: &[StoredEvent], as_array: bool) -> Result<Vec<u8>, SinkError> {
+/// One event of a request body: the Event JSON, plus `context` (logs, relatedEvents,
+/// spec, failures) when the route has an enricher.
+#[derive(Serialize)]
+pub(super) struct Item<'a> {
+    #[serde(flatten)]
+    event: &'a Event,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context: Option<&'a EventContext>,
+}
+
+impl<'a> Item<'a> {
+    pub(super) fn plain(stored: &'a StoredEvent) -> Self {
+        Self {
+            event: &stored.event,
+            context: None,
+        }
+    }
+
+    pub(super) fn event(&self) -> &'a Event {
+        self.event
+    }
+
+    pub(super) fn enriched(enriched: &'a EnrichedEvent) -> Self {
+        Self {
+            event: &enriched.stored.event,
+            context: Some(&enriched.context),
+        }
+    }
+}
+
+/// The body for `items`: one JSON object, or a JSON array when `as_array`.
+pub(super) fn body(items: &[Item<'_>], as_array: bool) -> Result<Vec<u8>, SinkError> {
     let encoded = if as_array {
-        let list: Vec<&kev_core::Event> = events.iter().map(|s| &s.event).collect();
-        serde_json::to_vec(&list)
+        serde_json::to_vec(items)
     } else {
-        match events {
-            [one] => serde_json::to_vec(&one.event),
+        match items {
+            [one] => serde_json::to_vec(one),
             _ => return Err(SinkError::permanent("one event per request expected")),
         }
     };
@@ -32,14 +63,17 @@ pub(super) fn body(events: &[StoredEvent], as_array: bool) -> Result<Vec<u8>, Si
 /// assert_eq!(idempotency_key_header(&[ev("ü", "1")]).unwrap(), "%C3%BC/1");
 /// ```
 pub fn idempotency_key_header(events: &[StoredEvent]) -> Option<HeaderValue> {
+    let keys: Vec<&Event> = events.iter().map(|s| &s.event).collect();
+    key_header(&keys)
+}
+
+pub(super) fn key_header(events: &[&Event]) -> Option<HeaderValue> {
     let key = match events {
         [] => return None,
-        [one] => one.event.idempotency_key().to_string(),
-        [first, .., last] => format!(
-            "{}..{}",
-            first.event.idempotency_key(),
-            last.event.idempotency_key()
-        ),
+        [one] => one.idempotency_key().to_string(),
+        [first, .., last] => {
+            format!("{}..{}", first.idempotency_key(), last.idempotency_key())
+        }
     };
     HeaderValue::from_str(&header_safe(&key)).ok()
 }

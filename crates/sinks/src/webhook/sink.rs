@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kev_core::config::ConfigError;
+use kev_core::enrich::EnrichedEvent;
 use kev_core::{Sink, SinkError, StoredEvent};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, Url};
 
 use super::classify::{classify_status, classify_transport};
 use super::config::{HttpMethod, TlsConfig, WebhookSinkConfig};
-use super::encoder::{body, idempotency_key_header};
+use super::encoder::{Item, body, key_header};
 use super::secret::{Auth, LoadedAuth, SecretSource};
 
 /// How much of an error answer's body goes into the error (and the dead letter).
@@ -105,14 +106,15 @@ impl WebhookSink {
         })
     }
 
-    async fn send(&self, events: &[StoredEvent], auth: &LoadedAuth) -> Result<(), SinkError> {
+    async fn send(&self, items: &[Item<'_>], auth: &LoadedAuth) -> Result<(), SinkError> {
         let mut request = self
             .client
             .request(self.method.clone(), self.url.clone())
             .headers(self.headers.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(body(events, self.batch)?);
-        if let Some(key) = idempotency_key_header(events) {
+            .body(body(items, self.batch)?);
+        let events: Vec<&kev_core::Event> = items.iter().map(Item::event).collect();
+        if let Some(key) = key_header(&events) {
             request = request.header("idempotency-key", key);
         }
         let mut response = auth
@@ -205,6 +207,25 @@ fn read(path: &std::path::Path, field: &str) -> Result<Vec<u8>, ConfigError> {
         .map_err(|e| ConfigError::new(field, format!("cannot read {}: {e}", path.display())))
 }
 
+impl WebhookSink {
+    /// One request for the batch, or one per event, in order.
+    async fn deliver_items(&self, items: &[Item<'_>]) -> Result<(), SinkError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let auth = self.auth.load()?;
+        if self.batch {
+            return self.send(items, &auth).await;
+        }
+        for (done, one) in items.chunks(1).enumerate() {
+            self.send(one, &auth)
+                .await
+                .map_err(|e| e.with_delivered(done))?;
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Sink for WebhookSink {
     fn name(&self) -> &str {
@@ -212,18 +233,13 @@ impl Sink for WebhookSink {
     }
 
     async fn deliver(&self, batch: &[StoredEvent]) -> Result<(), SinkError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let auth = self.auth.load()?;
-        if self.batch {
-            return self.send(batch, &auth).await;
-        }
-        for (done, one) in batch.chunks(1).enumerate() {
-            self.send(one, &auth)
-                .await
-                .map_err(|e| e.with_delivered(done))?;
-        }
-        Ok(())
+        let items: Vec<Item<'_>> = batch.iter().map(Item::plain).collect();
+        self.deliver_items(&items).await
+    }
+
+    /// Each event goes with a `context` member holding what the route gathered.
+    async fn deliver_enriched(&self, batch: &[EnrichedEvent]) -> Result<(), SinkError> {
+        let items: Vec<Item<'_>> = batch.iter().map(Item::enriched).collect();
+        self.deliver_items(&items).await
     }
 }

@@ -119,6 +119,66 @@ async fn a_batch_is_one_array_with_a_first_to_last_key() {
 }
 
 #[tokio::test]
+async fn enriched_events_carry_their_context_and_plain_ones_do_not() {
+    use kev_core::enrich::{ContainerLogs, EnrichedEvent, EventContext};
+    let receiver = Receiver::start().await;
+    for batch in [false, true] {
+        receiver.clear();
+        let config = WebhookSinkConfig {
+            batch,
+            ..WebhookSinkConfig::new(receiver.url("/hook"))
+        };
+        let sink = config.build().unwrap();
+        let events = sample_events(1, 2);
+        let mut context = EventContext {
+            logs: vec![ContainerLogs {
+                container: "app".into(),
+                previous: true,
+                text: "panic: no config\n".into(),
+                truncated: false,
+            }],
+            spec: Some(serde_json::json!({"containers": [{"name": "app"}]})),
+            ..EventContext::default()
+        };
+        context.fail("related_events", "store closed");
+        let enriched: Vec<EnrichedEvent> = events
+            .iter()
+            .map(|stored| EnrichedEvent {
+                stored: stored.clone(),
+                context: context.clone(),
+            })
+            .collect();
+        sink.deliver_enriched(&enriched).await.unwrap();
+        sink.deliver(&events).await.unwrap();
+        let seen = receiver.seen();
+        let contexts: Vec<_> = seen.iter().flat_map(|s| s.contexts.clone()).collect();
+        let delivered: Vec<Event> = seen.iter().flat_map(|s| s.events.clone()).collect();
+        let expected: Vec<Event> = events
+            .iter()
+            .chain(&events)
+            .map(|s| s.event.clone())
+            .collect();
+        assert_eq!(delivered, expected, "the event fields are unchanged");
+        assert_eq!(contexts.len(), 4);
+        for with in &contexts[..2] {
+            let with = with.as_ref().expect("an enriched event has a context");
+            assert_eq!(with["logs"][0]["container"], "app");
+            assert_eq!(with["logs"][0]["previous"], true);
+            assert_eq!(with["logs"][0]["text"], "panic: no config\n");
+            assert_eq!(with["spec"]["containers"][0]["name"], "app");
+            assert_eq!(with["relatedEvents"], serde_json::json!([]));
+            assert_eq!(with["failures"][0]["part"], "related_events");
+        }
+        assert!(contexts[2..].iter().all(Option::is_none), "{contexts:?}");
+        // The same events, with or without context, carry the same key.
+        assert_eq!(
+            seen[0].idempotency_key,
+            seen[seen.len() / 2].idempotency_key
+        );
+    }
+}
+
+#[tokio::test]
 async fn bearer_token_file_is_sent_and_reread_after_rotation() {
     let receiver = Receiver::start().await;
     let dir = tempfile::tempdir().unwrap();

@@ -24,6 +24,8 @@ pub struct Seen {
     pub headers: HeaderMap,
     /// The events in the body (one object, or an array).
     pub events: Vec<Event>,
+    /// The `context` member of each event, when the route gathered context.
+    pub contexts: Vec<Option<serde_json::Value>>,
     /// True when the body was a JSON array.
     pub array: bool,
     /// The status answered.
@@ -155,6 +157,17 @@ async fn handle(
     } else {
         vec![serde_json::from_slice::<Event>(&body).unwrap()]
     };
+    let contexts = if !shared.record {
+        Vec::new()
+    } else {
+        match serde_json::from_slice::<serde_json::Value>(&body).unwrap() {
+            serde_json::Value::Array(items) => items
+                .into_iter()
+                .map(|i| i.get("context").cloned())
+                .collect(),
+            one => vec![one.get("context").cloned()],
+        }
+    };
     let mut seen = Seen {
         method,
         path: uri.path().to_owned(),
@@ -162,6 +175,7 @@ async fn handle(
         authorization: header("authorization"),
         headers: headers.clone(),
         events,
+        contexts,
         array,
         status: 0,
         late: false,
