@@ -1,9 +1,11 @@
-//! [`build_client`]: a `kube::Client` from the pod's service account, else kubeconfig.
+//! [`build_client`]: a `kube::Client` from the pod's service account, else kubeconfig,
+//! with the `qps`/`burst` limit on every request ([`client_from`]).
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
 use crate::config::KubeSourceConfig;
 use crate::error::KubeSourceError;
+use crate::throttle::ThrottleLayer;
 
 /// In a pod (service account), unless `kubeconfig` or `context` is set; else the
 /// kubeconfig (`kubeconfig`, `$KUBECONFIG` or `~/.kube/config`) with `context` or the
@@ -12,7 +14,7 @@ pub async fn build_client(config: &KubeSourceConfig) -> Result<kube::Client, Kub
     let explicit = config.kubeconfig.is_some() || config.context.is_some();
     if !explicit && let Ok(c) = kube::Config::incluster() {
         tracing::info!(cluster_url = %c.cluster_url, "using the in-cluster service account");
-        return kube::Client::try_from(c).map_err(KubeSourceError::Client);
+        return client_from(c, config);
     }
     let kubeconfig = match &config.kubeconfig {
         Some(path) => Kubeconfig::read_from(path),
@@ -37,7 +39,29 @@ pub async fn build_client(config: &KubeSourceConfig) -> Result<kube::Client, Kub
         .await
         .map_err(KubeSourceError::Kubeconfig)?;
     tracing::info!(cluster_url = %c.cluster_url, context = ?config.context, "using kubeconfig");
-    kube::Client::try_from(c).map_err(KubeSourceError::Client)
+    client_from(c, config)
+}
+
+/// A client for `kube_config` whose every request passes the `qps`/`burst` token
+/// bucket of `config` ([`ThrottleLayer`]).
+///
+/// ```
+/// use kev_kube_source::{KubeSourceConfig, client_from};
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let kube_config = kube::Config::new("http://127.0.0.1:6443".parse().unwrap());
+/// let client = client_from(kube_config, &KubeSourceConfig { qps: 20.0, burst: 40, ..Default::default() });
+/// assert!(client.is_ok());
+/// # });
+/// ```
+pub fn client_from(
+    kube_config: kube::Config,
+    config: &KubeSourceConfig,
+) -> Result<kube::Client, KubeSourceError> {
+    let layer = ThrottleLayer::new(config.qps, config.burst);
+    Ok(kube::client::ClientBuilder::try_from(kube_config)
+        .map_err(KubeSourceError::Client)?
+        .with_layer(&layer)
+        .build())
 }
 
 #[cfg(test)]

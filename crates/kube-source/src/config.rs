@@ -104,6 +104,14 @@ pub struct KubeSourceConfig {
     pub kubeconfig: Option<PathBuf>,
     /// kubeconfig context; default: the current context.
     pub context: Option<String>,
+    /// Requests per second the kube client may make after a burst, as client-go's
+    /// `QPS`; default 50. client-go's 5 suits a controller that writes; kev only lists,
+    /// watches and reads context, and a relist of many namespaces needs more. `0`: no
+    /// limit. A watch counts once, when it connects.
+    pub qps: f64,
+    /// Requests that may go at once before `qps` paces them, as client-go's `Burst`;
+    /// default 100. At least 1 when `qps` is above 0.
+    pub burst: u32,
 }
 
 impl Default for KubeSourceConfig {
@@ -122,6 +130,8 @@ impl Default for KubeSourceConfig {
             max_message_bytes: 256 * 1024,
             kubeconfig: None,
             context: None,
+            qps: 50.0,
+            burst: 100,
         }
     }
 }
@@ -149,6 +159,21 @@ impl KubeSourceConfig {
         }
         if self.watch_timeout < Duration::from_secs(1) {
             return Err(ConfigError::new("watch_timeout", "must be at least 1s"));
+        }
+        if !self.qps.is_finite() || self.qps < 0.0 {
+            return Err(ConfigError::new(
+                "qps",
+                format!(
+                    "must be a number of requests per second, 0 or more (0: no limit), not {}",
+                    self.qps
+                ),
+            ));
+        }
+        if self.qps > 0.0 && self.burst == 0 {
+            return Err(ConfigError::new(
+                "burst",
+                "must be at least 1 when qps is above 0 (set qps: 0 for no limit)",
+            ));
         }
         if self.max_message_bytes == 0 {
             return Err(ConfigError::new("max_message_bytes", "must be at least 1"));
@@ -202,5 +227,30 @@ mod tests {
         };
         assert_eq!(c.validate().unwrap_err().path, "backoff_max");
         assert!(KubeSourceConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn qps_and_burst_default_to_50_and_100_and_are_checked() {
+        let c: KubeSourceConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!((c.qps, c.burst), (50.0, 100));
+        let c: KubeSourceConfig = serde_json::from_str(r#"{"qps":0,"burst":0}"#).unwrap();
+        assert!(
+            c.validate().is_ok(),
+            "qps 0 is unlimited, burst then unused"
+        );
+        let c: KubeSourceConfig = serde_json::from_str(r#"{"qps":-1}"#).unwrap();
+        assert_eq!(c.validate().unwrap_err().path, "qps");
+        let c: KubeSourceConfig = serde_json::from_str(r#"{"qps":20,"burst":0}"#).unwrap();
+        assert_eq!(c.validate().unwrap_err().path, "burst");
+        let c = KubeSourceConfig {
+            qps: f64::NAN,
+            ..Default::default()
+        };
+        assert_eq!(c.validate().unwrap_err().path, "qps");
+        let e = serde_json::from_str::<KubeSourceConfig>(r#"{"burst":-5}"#).unwrap_err();
+        assert!(
+            e.to_string().contains("burst") || e.to_string().contains("invalid value"),
+            "{e}"
+        );
     }
 }

@@ -15,11 +15,13 @@ mod health;
 pub mod leader;
 pub mod policy;
 mod source;
+mod throttle;
 mod watch_loop;
 
-pub use client::build_client;
+pub use client::{build_client, client_from};
 pub use config::{Api, ApiChoice, KubeSourceConfig};
 pub use convert::{kube_event_from_core, kube_event_from_events};
 pub use error::KubeSourceError;
 pub use health::{SourceHealth, WatchStats};
 pub use source::{KubeSource, SOURCE_ID};
+pub use throttle::{Throttle, ThrottleLayer};

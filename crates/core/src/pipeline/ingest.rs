@@ -14,6 +14,9 @@ use crate::normalize::Normalizer;
 use crate::source::{CommitHook, EventSource, RawEvent, SourceError, SourceItem};
 use crate::store::{AppendOutcome, Checkpoint, Store};
 
+/// Queued items taken per wake-up of the ingest task before it looks at its timer again.
+const DRAIN_PER_WAKE: usize = 256;
+
 pub(super) struct Ingest {
     pub normalizer: Arc<dyn Normalizer>,
     pub filter: Arc<dyn Filter>,
@@ -57,26 +60,49 @@ impl Ingest {
             events: self.batch_vec(),
             ..Pending::default()
         };
-        let result = loop {
+        // One timer for the partial-batch deadline, re-armed only when the deadline
+        // moves: registering a fresh timer per received item cost more than the item.
+        let timer = tokio::time::sleep(self.config.batch_max_delay);
+        tokio::pin!(timer);
+        let mut armed = None;
+        let result = 'run: loop {
             let deadline = pending.since.map(|t| t + self.config.batch_max_delay);
-            let item = tokio::select! {
+            if deadline != armed {
+                if let Some(d) = deadline {
+                    timer.as_mut().reset(d);
+                }
+                armed = deadline;
+            }
+            let first = tokio::select! {
                 item = rx.recv() => item,
-                () = sleep_until(deadline) => {
+                () = &mut timer, if armed.is_some() => {
                     if let Err(e) = self.flush(&mut pending, &mut report, hook.as_ref()).await {
                         break Err(e);
                     }
                     continue;
                 }
             };
-            match item {
-                Some(Ok(item)) => self.accept(item, &mut pending, &mut report, source_kind),
-                Some(Err(e)) => break Err(PipelineError::Source(e)),
-                None => break Ok(()),
-            }
-            if pending.events.len() >= self.config.batch_max_events
-                && let Err(e) = self.flush(&mut pending, &mut report, hook.as_ref()).await
-            {
-                break Err(e);
+            // Take what else is queued without going back to the select (bounded, so the
+            // deadline is still looked at under a steady stream).
+            let mut item = first;
+            for taken in 1..=DRAIN_PER_WAKE {
+                match item {
+                    Some(Ok(it)) => self.accept(it, &mut pending, &mut report, source_kind),
+                    Some(Err(e)) => break 'run Err(PipelineError::Source(e)),
+                    None => break 'run Ok(()),
+                }
+                if pending.events.len() >= self.config.batch_max_events
+                    && let Err(e) = self.flush(&mut pending, &mut report, hook.as_ref()).await
+                {
+                    break 'run Err(e);
+                }
+                if taken == DRAIN_PER_WAKE {
+                    break;
+                }
+                match rx.try_recv() {
+                    Ok(next) => item = Some(next),
+                    Err(_) => break,
+                }
             }
         };
         // Store what was accepted even when the source failed: it was read, it is valid.
@@ -205,13 +231,6 @@ impl Ingest {
             volume.record_tally(tally);
         }
         Ok(())
-    }
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
     }
 }
 

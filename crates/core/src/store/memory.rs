@@ -1,6 +1,6 @@
 //! [`MemoryStore`]: the in-memory [`Store`], reference for the conformance suite.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use jiff::Timestamp;
@@ -28,7 +28,9 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct Inner {
-    log: BTreeMap<u64, (Event, u64)>,
+    /// (seq, event, encoded length), in seq order: appends go to the back and retention
+    /// takes from the front, so a deque does what a map would without rebalancing nodes.
+    log: VecDeque<(u64, Event, u64)>,
     keys: HashSet<IdempotencyKey, foldhash::fast::RandomState>,
     last_seq: u64,
     bytes: u64,
@@ -79,7 +81,7 @@ impl MemoryStore {
             let seq = inner.last_seq;
             let len = encoded_len(event.borrow(), &mut buf);
             inner.bytes += len;
-            inner.log.insert(seq, (take(event), len));
+            inner.log.push_back((seq, take(event), len));
             out.stored += 1;
         }
         if let Some(cp) = checkpoint {
@@ -108,12 +110,13 @@ impl Store for MemoryStore {
     }
 
     fn read_log(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
-        Ok(self
-            .lock()?
+        let inner = self.lock()?;
+        let start = inner.log.partition_point(|(seq, _, _)| *seq < from);
+        Ok(inner
             .log
-            .range(from..)
+            .range(start..)
             .take(limit)
-            .map(|(seq, (event, _))| StoredEvent {
+            .map(|(seq, event, _)| StoredEvent {
                 seq: *seq,
                 event: event.clone(),
             })
@@ -147,8 +150,8 @@ impl Store for MemoryStore {
         let matching = inner
             .log
             .iter()
-            .filter(|(_, (event, _))| query.matches(event))
-            .map(|(seq, (event, _))| StoredEvent {
+            .filter(|(_, event, _)| query.matches(event))
+            .map(|(seq, event, _)| StoredEvent {
                 seq: *seq,
                 event: event.clone(),
             })
@@ -165,21 +168,20 @@ impl Store for MemoryStore {
         let mut inner = self.lock()?;
         let delivered = inner.cursors.values().copied().min().unwrap_or(u64::MAX);
         let mut out = CompactOutcome::default();
-        while let Some((&seq, (event, len))) = inner.log.first_key_value() {
+        while let Some(&(seq, ref event, len)) = inner.log.front() {
             let snapshot = super::retention::Snapshot {
                 events: inner.log.len() as u64,
                 bytes: inner.bytes,
                 oldest_time: event.time(),
-                oldest_len: *len,
+                oldest_len: len,
                 oldest_delivered: seq <= delivered,
                 now,
             };
             if !super::retention::take_oldest(retention, &snapshot, max_remove, &mut out) {
                 break;
             }
-            let len = *len;
             let key = event.idempotency_key();
-            inner.log.remove(&seq);
+            inner.log.pop_front();
             inner.keys.remove(&key);
             inner.bytes -= len;
         }
@@ -191,7 +193,7 @@ impl Store for MemoryStore {
         Ok(StoreStats {
             events: inner.log.len() as u64,
             bytes: inner.bytes,
-            first_seq: inner.log.first_key_value().map_or(0, |(s, _)| *s),
+            first_seq: inner.log.front().map_or(0, |(s, _, _)| *s),
             last_seq: inner.last_seq,
         })
     }
