@@ -309,7 +309,15 @@ impl Route {
             if cursor >= last {
                 // Nothing to read: make what was delivered durable before waiting.
                 finish_commit(in_flight.take(), &name, &mut report).await?;
-                if ctx.ingest_done.is_cancelled() || ctx.abort.is_cancelled() {
+                if ctx.abort.is_cancelled() {
+                    break;
+                }
+                if ctx.ingest_done.is_cancelled() {
+                    // The ingest is done only after its last append was published, which
+                    // may have come after `last` was read (during the commit above).
+                    if *ctx.last_seq.borrow() > cursor {
+                        continue;
+                    }
                     break;
                 }
                 tokio::select! {
