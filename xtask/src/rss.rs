@@ -163,3 +163,18 @@ pub fn query_rows(root: &Path, filter: Option<&str>) -> anyhow::Result<Vec<Query
     }
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn measures_a_child_and_reports_its_failure() {
+        let cmd = |args: &[&str]| args.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let u = run_measured(&cmd(&["sh", "-c", "exit 0"])).unwrap();
+        assert!(u.max_rss_kib > 0 && u.wall_s >= 0.0, "{u:?}");
+        let err = run_measured(&cmd(&["sh", "-c", "exit 3"])).unwrap_err();
+        assert!(err.to_string().contains("failed"), "{err}");
+        assert!(run_measured(&[]).is_err());
+    }
+}
