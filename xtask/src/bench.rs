@@ -36,17 +36,31 @@ pub fn run(filter: Option<&str>, no_run: bool) -> anyhow::Result<ExitCode> {
     rows.sort_by(|a, b| a.id.cmp(&b.id));
     let mut workloads = read_workloads(&root.join("target/kev-bench"))?;
     workloads.retain(|w| filter.is_none_or(|f| w.id.contains(f)));
-    if rows.is_empty() && workloads.is_empty() {
+    let queries = if no_run {
+        Vec::new()
+    } else {
+        crate::rss::query_rows(&root, filter)?
+    };
+    if rows.is_empty() && workloads.is_empty() && queries.is_empty() {
         bail!("no criterion results under target/criterion and none under target/kev-bench");
     }
+    let mut tables = 0;
     if !rows.is_empty() {
         print_table(&rows);
+        tables += 1;
     }
     if !workloads.is_empty() {
-        if !rows.is_empty() {
+        if tables > 0 {
             println!();
         }
         print_workloads(&workloads);
+        tables += 1;
+    }
+    if !queries.is_empty() {
+        if tables > 0 {
+            println!();
+        }
+        print_query_table(&queries);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -184,6 +198,26 @@ fn print_table(rows: &[Row]) {
             row.id,
             duration(row.mean_ns),
             per_sec
+        );
+    }
+}
+
+/// The `kev query` runs: peak RSS, CPU and wall time.
+fn print_query_table(rows: &[crate::rss::QueryRow]) {
+    let width = rows.iter().map(|r| r.id.len()).max().unwrap_or(10).max(9);
+    println!();
+    println!(
+        "{:<width$}  {:>12}  {:>10}  {:>10}",
+        "command", "max RSS", "CPU", "wall"
+    );
+    for row in rows {
+        let u = &row.usage;
+        println!(
+            "{:<width$}  {:>12}  {:>10}  {:>10}",
+            row.id,
+            format!("{:.1} MiB", u.max_rss_kib as f64 / 1024.0),
+            format!("{:.0} ms", (u.user_s + u.system_s) * 1e3),
+            format!("{:.0} ms", u.wall_s * 1e3),
         );
     }
 }

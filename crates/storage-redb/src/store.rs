@@ -6,6 +6,7 @@ use std::time::Instant;
 use jiff::Timestamp;
 use kev_core::metrics as names;
 use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_of};
+use kev_core::store::query::Matches;
 use kev_core::store::retention::{Snapshot, take_oldest};
 use kev_core::{
     AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Event, Order, Query, Retention, Store,
@@ -48,11 +49,13 @@ impl Default for RedbOptions {
 }
 
 impl RedbOptions {
-    /// The defaults, read-only.
+    /// Read-only, with a 16 MiB page cache: `kev query` reads a few pages per result,
+    /// and a full scan (`--grep` over everything) stays within ~40 MB of RSS.
     #[must_use]
     pub fn read_only() -> Self {
         Self {
             read_only: true,
+            cache_bytes: 16 << 20,
             ..Self::default()
         }
     }
@@ -562,15 +565,15 @@ impl Store for RedbStore {
         } else {
             Box::new(range)
         };
-        let stop_at = if scan.ordered && !query.collapse {
-            query.limit
-        } else {
-            None
-        };
+        // In result order and not collapsed, the scan stops at the limit with the events in
+        // hand; otherwise it keeps only (time, seq) of the matches and reads the result's
+        // events after, so memory follows the result, not the scan.
+        let streaming = scan.ordered && !query.collapse;
         let mut found = Vec::new();
+        let mut matches = Matches::new(query);
         let mut cache = None;
         for entry in keys {
-            if stop_at.is_some_and(|n| found.len() >= n) {
+            if streaming && query.limit.is_some_and(|n| found.len() >= n) {
                 break;
             }
             let (key, _) = entry.map_err(|e| self.err(e))?;
@@ -580,11 +583,26 @@ impl Store for RedbStore {
             }
             let Some(seq) = seq_of(key) else { continue };
             let (event, _) = self.fetch_stored(&log, &mut cache, seq)?;
-            if query.matches(&event) {
+            if !query.matches(&event) {
+                continue;
+            }
+            if streaming {
                 found.push(StoredEvent { seq, event });
+            } else {
+                matches.push(&event, seq);
             }
         }
-        Ok(query.finish(found))
+        if streaming {
+            return Ok(found);
+        }
+        matches
+            .into_seqs()
+            .into_iter()
+            .map(|seq| {
+                let (event, _) = self.fetch_stored(&log, &mut cache, seq)?;
+                Ok(StoredEvent { seq, event })
+            })
+            .collect()
     }
 
     fn compact(

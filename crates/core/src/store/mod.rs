@@ -7,7 +7,7 @@
 pub mod codec;
 pub mod index;
 mod memory;
-mod query;
+pub mod query;
 pub mod retention;
 
 use std::time::Duration;

@@ -92,3 +92,79 @@ impl Query {
         events
     }
 }
+
+/// The matches of a query kept as `(time, seq)` only, for backends that scan more than
+/// they return (collapse, or an index not in result order): memory grows with the
+/// number of matches (or distinct uids), not with the size of their events. Gives the
+/// same answer as [`Query::finish`].
+///
+/// ```
+/// use kev_core::{Event, Query};
+/// use kev_core::store::query::Matches;
+/// let q = Query { collapse: true, ..Default::default() };
+/// let mut m = Matches::new(&q);
+/// let e = Event { uid: "u".into(), ..Default::default() };
+/// m.push(&e, 1);
+/// m.push(&e, 2);
+/// assert_eq!(m.into_seqs(), vec![2]);
+/// ```
+#[derive(Debug)]
+pub struct Matches<'q> {
+    query: &'q Query,
+    /// Collapse: uid → (time key, seq) of its latest matching version.
+    latest: HashMap<Uid, ([u8; 12], u64)>,
+    all: Vec<([u8; 12], u64)>,
+}
+
+/// A uid as a map key: 16 bytes for the usual RFC 4122 form (a collapse over a million
+/// events keeps one per uid).
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Uid {
+    Uuid([u8; 16]),
+    Text(Box<str>),
+}
+
+impl<'q> Matches<'q> {
+    pub fn new(query: &'q Query) -> Self {
+        Self {
+            query,
+            latest: HashMap::new(),
+            all: Vec::new(),
+        }
+    }
+
+    /// Records a matching event stored under `seq`.
+    pub fn push(&mut self, event: &Event, seq: u64) {
+        // The time key sorts like `Option<Timestamp>` in 12 bytes instead of 24.
+        let entry = (super::index::time_key(event.time()), seq);
+        if !self.query.collapse {
+            self.all.push(entry);
+            return;
+        }
+        let uid = match super::codec::parse_uuid(&event.uid) {
+            Some(b) => Uid::Uuid(b),
+            None => Uid::Text(event.uid.as_str().into()),
+        };
+        let slot = self.latest.entry(uid).or_insert(entry);
+        if seq > slot.1 {
+            *slot = entry;
+        }
+    }
+
+    /// The seqs of the result, in result order, at most `limit`.
+    pub fn into_seqs(self) -> Vec<u64> {
+        let mut found = if self.query.collapse {
+            self.latest.into_values().collect()
+        } else {
+            self.all
+        };
+        found.sort_unstable();
+        if self.query.order == Order::NewestFirst {
+            found.reverse();
+        }
+        if let Some(limit) = self.query.limit {
+            found.truncate(limit);
+        }
+        found.into_iter().map(|(_, seq)| seq).collect()
+    }
+}
