@@ -450,3 +450,40 @@ async fn secrets_are_served_for_secret_refs() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn objects_posted_without_type_meta_get_it_and_are_listed() {
+    let server = FakeApiServer::start().await.unwrap();
+    let url = format!(
+        "{}/apis/kev.dev/v1alpha1/namespaces/default/eventpolicies",
+        server.url()
+    );
+    let body =
+        json!({"metadata": {"name": "bare"}, "spec": serde_json::to_value(spec("X")).unwrap()});
+    let response = reqwest::Client::new()
+        .post(&url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(
+        (created["apiVersion"].as_str(), created["kind"].as_str()),
+        (Some("kev.dev/v1alpha1"), Some("EventPolicy"))
+    );
+    let api: Api<EventPolicy> = Api::namespaced(server.client(), "default");
+    assert_eq!(
+        api.list(&ListParams::default()).await.unwrap().items.len(),
+        1
+    );
+    // A wrong kind is refused.
+    let wrong = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "w"}});
+    let response = reqwest::Client::new()
+        .post(&url)
+        .json(&wrong)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}

@@ -440,3 +440,32 @@ fn policies_without_the_kube_source_are_a_usage_error() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_held_back_by_rate_limiting_are_counted_in_the_status() {
+    let server = fast_server().await;
+    let hook = Hook::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let _kev = start_kev(dir.path(), &server);
+    let api: Api<EventPolicy> = Api::namespaced(server.client(), "default");
+    let mut limited = spec(&hook, "l", "BackOff");
+    limited["rateLimiting"] = json!({"eventsPerMinute": 1, "cooldownMinutes": 0});
+    api.create(&PostParams::default(), &policy("l", limited))
+        .await
+        .unwrap();
+    ready(&api, "l", ConditionStatus::True, "RouteRunning").await;
+    // Three events about one pod with one reason: one token per minute lets one through.
+    for name in ["r1", "r2", "r3"] {
+        let mut event = core_event("default", name, "BackOff");
+        event["type"] = json!("Warning");
+        event["involvedObject"]["name"] = json!("same-pod");
+        server.create("default", event).unwrap();
+    }
+    let s = eventually("rateLimited 2", || async {
+        let s = status(&api, "l").await;
+        (s.rate_limited == 2 && s.successful_deliveries == 1).then_some(s)
+    })
+    .await;
+    assert_eq!(s.total_events_processed, 3);
+    assert_eq!(hook.names("l"), ["r1"]);
+}

@@ -300,6 +300,8 @@ impl Shared {
         }
         state.next_uid += 1;
         let rv = self.next_rv();
+        object["apiVersion"] = Value::from(kind.api_version());
+        object["kind"] = Value::from(kind.kind);
         let meta = &mut object["metadata"];
         meta["namespace"] = Value::from(namespace);
         meta["uid"] = Value::from(format!("00000000-0000-4000-9000-{:012x}", state.next_uid));
@@ -378,6 +380,8 @@ impl Shared {
             }
         };
         // What the server owns stays as stored.
+        next["apiVersion"] = Value::from(kind.api_version());
+        next["kind"] = Value::from(kind.kind);
         let meta = &current["metadata"];
         if !next["metadata"].is_object() {
             next["metadata"] = json!({});
