@@ -5,6 +5,10 @@
 //! `cargo bench -p kev-core --bench pipeline` (about 30 s).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench setup: a panic is a failed bench
 
+// The allocator the `kev` binary runs with, so the figure is the daemon's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
