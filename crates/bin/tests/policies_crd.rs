@@ -139,6 +139,22 @@ async fn fast_server() -> FakeApiServer {
 }
 
 /// Polls `check` every 50 ms until it yields a value, for at most 20 s.
+/// The fake API server, a webhook, a running kev (with its store directory; both go
+/// when the last element is dropped) and the EventPolicy API of `default`.
+async fn start() -> (
+    FakeApiServer,
+    Hook,
+    Api<EventPolicy>,
+    (Kev, tempfile::TempDir),
+) {
+    let server = fast_server().await;
+    let hook = Hook::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kev = start_kev(dir.path(), &server);
+    let api: Api<EventPolicy> = Api::namespaced(server.client(), "default");
+    (server, hook, api, (kev, dir))
+}
+
 async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
@@ -193,11 +209,7 @@ async fn ready(api: &Api<EventPolicy>, name: &str, want: ConditionStatus, reason
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_policy_routes_its_events_and_a_changed_selector_replaces_the_route_live() {
-    let server = fast_server().await;
-    let hook = Hook::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let _kev = start_kev(dir.path(), &server);
-    let api: Api<EventPolicy> = Api::namespaced(server.client(), "default");
+    let (server, hook, api, _kev) = start().await;
     api.create(
         &PostParams::default(),
         &policy("crashloops", spec(&hook, "a", "BackOff")),
@@ -250,11 +262,7 @@ async fn a_policy_routes_its_events_and_a_changed_selector_replaces_the_route_li
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disabling_or_deleting_a_policy_stops_its_deliveries() {
-    let server = fast_server().await;
-    let hook = Hook::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let _kev = start_kev(dir.path(), &server);
-    let api: Api<EventPolicy> = Api::namespaced(server.client(), "default");
+    let (server, hook, api, _kev) = start().await;
     // `all` sees every BackOff: it shows that an event was stored and routed.
     api.create(
         &PostParams::default(),
@@ -324,11 +332,7 @@ async fn disabling_or_deleting_a_policy_stops_its_deliveries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_policy_is_refused_with_its_field_path_and_a_warning_event() {
-    let server = fast_server().await;
-    let hook = Hook::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let _kev = start_kev(dir.path(), &server);
-    let api: Api<EventPolicy> = Api::namespaced(server.client(), "default");
+    let (server, hook, api, _kev) = start().await;
     let mut bad = spec(&hook, "bad", "BackOff");
     bad["eventSelectors"][0]["message"] = json!("(unclosed");
     api.create(&PostParams::default(), &policy("bad", bad))
@@ -375,11 +379,7 @@ async fn an_invalid_policy_is_refused_with_its_field_path_and_a_warning_event() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_ref_is_read_through_the_api_and_a_missing_one_is_named() {
-    let server = fast_server().await;
-    let hook = Hook::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let _kev = start_kev(dir.path(), &server);
-    let api: Api<EventPolicy> = Api::namespaced(server.client(), "default");
+    let (server, hook, api, _kev) = start().await;
     let mut with_secret = spec(&hook, "s", "BackOff");
     with_secret["target"]["secretRef"] = json!({"name": "hook-token", "key": "token"});
     api.create(&PostParams::default(), &policy("s", with_secret))
@@ -443,11 +443,7 @@ fn policies_without_the_kube_source_are_a_usage_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_held_back_by_rate_limiting_are_counted_in_the_status() {
-    let server = fast_server().await;
-    let hook = Hook::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let _kev = start_kev(dir.path(), &server);
-    let api: Api<EventPolicy> = Api::namespaced(server.client(), "default");
+    let (server, hook, api, _kev) = start().await;
     let mut limited = spec(&hook, "l", "BackOff");
     limited["rateLimiting"] = json!({"eventsPerMinute": 1, "cooldownMinutes": 0});
     api.create(&PostParams::default(), &policy("l", limited))
