@@ -2,6 +2,10 @@
 //! append in batches of 500; one-namespace/one-hour query (plain and collapsed), reopen and
 //! disk bytes per event on a store of `KEV_BENCH_EVENTS` (default 1,000,000) events.
 
+// The allocator the `kev` binary runs with, so the figures are the daemon's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use kev_core::testkit::store::bench::{Backend, store_benches};
 use kev_storage_redb::{RedbOptions, RedbStore};

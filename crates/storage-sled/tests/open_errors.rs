@@ -15,8 +15,24 @@ fn filled(dir: &Path) {
     s.append(&events(50), None).unwrap();
 }
 
+/// sled's flusher thread holds the file lock a little after a store is dropped; the
+/// store waits for it on open (up to 2 s), and so does this raw open.
+fn raw_open(dir: &Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match sled::open(dir.join(DIR_NAME)) {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("lock") && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other.unwrap(),
+        }
+    }
+}
+
 fn format_version(dir: &Path, set: Option<&str>) -> Option<Vec<u8>> {
-    let db = sled::open(dir.join(DIR_NAME)).unwrap();
+    let db = raw_open(dir);
     let meta = db.open_tree("meta").unwrap();
     if let Some(v) = set {
         meta.insert("format_version", v.as_bytes()).unwrap();
@@ -55,7 +71,7 @@ fn newer_format_version_is_refused_and_kept() {
 fn a_database_that_is_not_a_store_is_refused_untouched() {
     let d = tempfile::tempdir().unwrap();
     {
-        let db = sled::open(d.path().join(DIR_NAME)).unwrap();
+        let db = raw_open(d.path());
         db.open_tree("other").unwrap().insert("k", "v").unwrap();
         db.flush().unwrap();
     }
@@ -64,7 +80,7 @@ fn a_database_that_is_not_a_store_is_refused_untouched() {
         matches!(&err, StoreError::Corrupt { detail, .. } if detail.contains("not a kev store")),
         "{err:?}"
     );
-    let db = sled::open(d.path().join(DIR_NAME)).unwrap();
+    let db = raw_open(d.path());
     let mut names: Vec<_> = db.tree_names().into_iter().map(|n| n.to_vec()).collect();
     names.sort();
     assert_eq!(names, vec![b"__sled__default".to_vec(), b"other".to_vec()]);
