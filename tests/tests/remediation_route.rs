@@ -4,10 +4,10 @@
 //! the outcome read back from the store.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a panic is a failed test
 
+use kev_core::testkit::pipeline::{EventsSource, PassThrough};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -17,10 +17,7 @@ use kev_core::enrich::{EnrichConfig, Enrichers, RelatedEventsEnricher};
 use kev_core::filter::KeepAll;
 use kev_core::pipeline::{Pipeline, Route};
 use kev_core::remediation::{RemediationConfig, RemediationGate};
-use kev_core::{
-    Checkpoint, Event, EventSource, EventType, KubeEvent, ManualClock, MemoryStore, NormalizeError,
-    Normalizer, ObjectRef, RawEvent, SourceError, SourceItem, Store,
-};
+use kev_core::{Event, EventType, ManualClock, MemoryStore, ObjectRef, Store};
 use kev_kube_source::enrich::{KubeEnricher, REDACTED};
 use kev_sinks::mcp::{McpSinkConfig, OUTCOME_NAMESPACE, OutcomeStatus, RemediationRecord};
 use kev_tests::pod_api::PodApi;
@@ -28,43 +25,6 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 const T0: i64 = 1_767_225_600;
-
-#[derive(Debug)]
-struct VecSource(Vec<Event>, usize);
-
-#[async_trait]
-impl EventSource for VecSource {
-    fn id(&self) -> &str {
-        "vec"
-    }
-    fn kind(&self) -> &'static str {
-        "replay"
-    }
-    async fn start(&mut self, _checkpoint: Option<Checkpoint>) -> Result<(), SourceError> {
-        Ok(())
-    }
-    async fn next(&mut self) -> Option<Result<SourceItem, SourceError>> {
-        let event = self.0.get(self.1)?.clone();
-        self.1 += 1;
-        Some(Ok(SourceItem::Event {
-            raw: RawEvent::Normalized(Box::new(event)),
-            location: format!("item {}", self.1),
-            checkpoint: None,
-        }))
-    }
-}
-
-#[derive(Debug)]
-struct PassThrough;
-
-impl Normalizer for PassThrough {
-    fn normalize(&self, _raw: KubeEvent) -> Result<Event, NormalizeError> {
-        Err(NormalizeError::MissingField("involvedObject"))
-    }
-    fn sanitize(&self, event: Event) -> Event {
-        event
-    }
-}
 
 fn event(uid: &str, pod: &str, reason: &str, at: i64) -> Event {
     Event {
@@ -190,7 +150,7 @@ async fn gated_enriched_remediation_end_to_end() {
         event("e5", "api-5f6b8d9c47-qwxzr", "BackOff", 4),
     ];
     let report = Pipeline::new(
-        Box::new(VecSource(events, 0)),
+        Box::new(EventsSource::new(events)),
         Arc::new(PassThrough),
         store_dyn,
     )

@@ -2,6 +2,7 @@
 //! cursors committed only after acknowledgement, retries, dead letters, isolation.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a panic is a failed test
 
+use kev_core::testkit::pipeline::PassThrough;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,8 +11,8 @@ use async_trait::async_trait;
 use kev_core::filter::KeepAll;
 use kev_core::pipeline::{Pipeline, PipelineConfig, Route, SinkPolicy};
 use kev_core::{
-    Checkpoint, Event, EventSource, KubeEvent, MemoryStore, NormalizeError, Normalizer, RawEvent,
-    Sink, SinkError, SourceError, SourceItem, Store, StoredEvent,
+    Checkpoint, Event, EventSource, MemoryStore, RawEvent, Sink, SinkError, SourceError,
+    SourceItem, Store, StoredEvent,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -55,19 +56,6 @@ impl EventSource for CountingSource {
                 position: i.to_string(),
             }),
         }))
-    }
-}
-
-/// Passes kev's own events through; refuses raw ones (not used here).
-#[derive(Debug)]
-struct PassThrough;
-
-impl Normalizer for PassThrough {
-    fn normalize(&self, _raw: KubeEvent) -> Result<Event, NormalizeError> {
-        Err(NormalizeError::MissingField("involvedObject"))
-    }
-    fn sanitize(&self, event: Event) -> Event {
-        event
     }
 }
 

@@ -2,6 +2,7 @@
 //! restarts, owner keys; and a route with a gate and an enricher end to end.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a panic is a failed test
 
+use kev_core::testkit::pipeline::{EventsSource, PassThrough};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,10 +16,7 @@ use kev_core::pipeline::{Pipeline, Route};
 use kev_core::remediation::{
     GateDecision, GateRecord, RemediationConfig, RemediationGate, RemediationKey, STATE_NAMESPACE,
 };
-use kev_core::{
-    Checkpoint, Event, EventSource, KubeEvent, ManualClock, MemoryStore, NormalizeError,
-    Normalizer, ObjectRef, RawEvent, Sink, SinkError, SourceError, SourceItem, Store, StoredEvent,
-};
+use kev_core::{Event, ManualClock, MemoryStore, ObjectRef, Sink, SinkError, Store, StoredEvent};
 use tokio_util::sync::CancellationToken;
 
 const T0: u64 = 1_767_225_600; // 2026-01-01T00:00:00Z
@@ -226,43 +224,6 @@ fn a_damaged_record_is_a_named_error() {
 
 // ---- a route with a gate and an enricher ----
 
-#[derive(Debug)]
-struct VecSource(Vec<Event>, usize);
-
-#[async_trait]
-impl EventSource for VecSource {
-    fn id(&self) -> &str {
-        "vec"
-    }
-    fn kind(&self) -> &'static str {
-        "replay"
-    }
-    async fn start(&mut self, _checkpoint: Option<Checkpoint>) -> Result<(), SourceError> {
-        Ok(())
-    }
-    async fn next(&mut self) -> Option<Result<SourceItem, SourceError>> {
-        let event = self.0.get(self.1)?.clone();
-        self.1 += 1;
-        Some(Ok(SourceItem::Event {
-            raw: RawEvent::Normalized(Box::new(event)),
-            location: format!("item {}", self.1),
-            checkpoint: None,
-        }))
-    }
-}
-
-#[derive(Debug)]
-struct PassThrough;
-
-impl Normalizer for PassThrough {
-    fn normalize(&self, _raw: KubeEvent) -> Result<Event, NormalizeError> {
-        Err(NormalizeError::MissingField("involvedObject"))
-    }
-    fn sanitize(&self, event: Event) -> Event {
-        event
-    }
-}
-
 /// Records what it got, with context when the route enriched.
 #[derive(Debug, Default)]
 struct Recorder {
@@ -326,7 +287,7 @@ async fn run(
         .enricher(Arc::new(enricher))
         .sink(sink.clone());
     let report = Pipeline::new(
-        Box::new(VecSource(events, 0)),
+        Box::new(EventsSource::new(events)),
         Arc::new(PassThrough),
         store_dyn,
     )

@@ -20,6 +20,7 @@
 #[path = "../tests/support/receiver.rs"]
 mod receiver;
 
+use kev_core::testkit::pipeline::PassThrough;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,7 +28,6 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use kev_core::filter::KeepAll;
 use kev_core::metrics as m;
-use kev_core::normalize::{KubeEvent, NormalizeError, Normalizer};
 use kev_core::pipeline::{Pipeline, Route, SinkPolicy};
 use kev_core::source::{EventSource, RawEvent, SourceError, SourceItem};
 use kev_core::testkit::sink::sample_events;
@@ -383,18 +383,5 @@ impl EventSource for IdleSource {
     }
     async fn next(&mut self) -> Option<Result<SourceItem, SourceError>> {
         std::future::pending().await
-    }
-}
-
-/// kev events as they are: the bench measures delivery.
-#[derive(Debug)]
-struct PassThrough;
-
-impl Normalizer for PassThrough {
-    fn normalize(&self, _raw: KubeEvent) -> Result<Event, NormalizeError> {
-        Err(NormalizeError::Malformed("kev events only".into()))
-    }
-    fn sanitize(&self, event: Event) -> Event {
-        event
     }
 }

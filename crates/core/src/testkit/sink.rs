@@ -28,11 +28,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::event::{Event, EventType, ObjectRef};
 use crate::filter::KeepAll;
-use crate::normalize::{KubeEvent, NormalizeError, Normalizer};
 use crate::pipeline::{Pipeline, PipelineConfig, Route, SinkPolicy};
 use crate::sink::Sink;
-use crate::source::{EventSource, RawEvent, SourceError, SourceItem};
-use crate::store::{Checkpoint, MemoryStore, Store, StoredEvent};
+use crate::store::{MemoryStore, Store, StoredEvent};
+use crate::testkit::pipeline::{EventsSource, PassThrough};
 
 /// A way for the receiver to refuse deliveries, to check that the sink classifies it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,7 +243,7 @@ async fn run_route(
 ) -> crate::pipeline::RouteReport {
     let store_dyn: Arc<dyn Store> = store.clone();
     let pipeline = Pipeline::new(
-        Box::new(ReplaySource::new(events_of(events))),
+        Box::new(EventsSource::new(events_of(events))),
         Arc::new(PassThrough),
         store_dyn,
     )
@@ -369,60 +368,5 @@ fn assert_same_events(check: &str, got: &[Event], want: &[Event]) {
     );
     for (g, w) in got.iter().zip(want) {
         assert_eq!(g, w, "{check}: an event changed on its way to the receiver");
-    }
-}
-
-/// Replays a fixed list of events once, then ends.
-#[derive(Debug)]
-struct ReplaySource {
-    events: std::vec::IntoIter<Event>,
-}
-
-impl ReplaySource {
-    fn new(events: Vec<Event>) -> Self {
-        Self {
-            events: events.into_iter(),
-        }
-    }
-}
-
-#[async_trait]
-impl EventSource for ReplaySource {
-    fn id(&self) -> &str {
-        "testkit-replay"
-    }
-
-    fn kind(&self) -> &'static str {
-        "replay"
-    }
-
-    async fn start(&mut self, _checkpoint: Option<Checkpoint>) -> Result<(), SourceError> {
-        Ok(())
-    }
-
-    async fn next(&mut self) -> Option<Result<SourceItem, SourceError>> {
-        self.events.next().map(|e| {
-            Ok(SourceItem::Event {
-                raw: RawEvent::Normalized(Box::new(e)),
-                location: "testkit".into(),
-                checkpoint: None,
-            })
-        })
-    }
-}
-
-/// Keeps kev-model events as they are: the suite checks sinks, not normalization.
-#[derive(Debug)]
-struct PassThrough;
-
-impl Normalizer for PassThrough {
-    fn normalize(&self, _raw: KubeEvent) -> Result<Event, NormalizeError> {
-        Err(NormalizeError::Malformed(
-            "the sink testkit replays kev events only".into(),
-        ))
-    }
-
-    fn sanitize(&self, event: Event) -> Event {
-        event
     }
 }

@@ -4,11 +4,11 @@
 // Test support: a panic here is a failed test, with its message.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub use kev_core::testkit::pipeline::PassThrough;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kev_core::normalize::{KubeEvent, NormalizeError, Normalizer};
 use kev_core::source::{EventSource, RawEvent, SourceError, SourceItem};
 use kev_core::{Checkpoint, Event, MemoryStore, Store};
 use tokio::sync::mpsc;
@@ -45,22 +45,6 @@ impl EventSource for ChannelSource {
             location: "test channel".into(),
             checkpoint: None,
         }))
-    }
-}
-
-/// Keeps kev-model events unchanged: these tests are about delivery.
-#[derive(Debug)]
-pub struct PassThrough;
-
-impl Normalizer for PassThrough {
-    fn normalize(&self, _raw: KubeEvent) -> Result<Event, NormalizeError> {
-        Err(NormalizeError::Malformed(
-            "only kev events in these tests".into(),
-        ))
-    }
-
-    fn sanitize(&self, event: Event) -> Event {
-        event
     }
 }
 

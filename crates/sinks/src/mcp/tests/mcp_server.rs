@@ -1,6 +1,7 @@
 //! Protocol mode against an MCP server built with rmcp's server side, and route
 //! isolation: an MCP server that is down or slow holds up only its own route.
 
+use kev_core::testkit::pipeline::{EventsSource, PassThrough};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,10 +10,7 @@ use axum::http::HeaderMap;
 use kev_core::enrich::EnrichedEvent;
 use kev_core::filter::KeepAll;
 use kev_core::pipeline::{Pipeline, Route, SinkPolicy};
-use kev_core::{
-    Checkpoint, Event, EventSource, KubeEvent, MemoryStore, NormalizeError, Normalizer, RawEvent,
-    Sink, SinkError, SourceError, SourceItem, Store, StoredEvent,
-};
+use kev_core::{Event, MemoryStore, Sink, SinkError, Store, StoredEvent};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, JsonObject,
     ServerCapabilities, ServerConfig,
@@ -271,43 +269,6 @@ async fn mcp_tool_errors_are_failed_or_rejected() {
 
 // ---- route isolation ----
 
-#[derive(Debug)]
-struct VecSource(Vec<Event>, usize);
-
-#[async_trait]
-impl EventSource for VecSource {
-    fn id(&self) -> &str {
-        "vec"
-    }
-    fn kind(&self) -> &'static str {
-        "replay"
-    }
-    async fn start(&mut self, _checkpoint: Option<Checkpoint>) -> Result<(), SourceError> {
-        Ok(())
-    }
-    async fn next(&mut self) -> Option<Result<SourceItem, SourceError>> {
-        let event = self.0.get(self.1)?.clone();
-        self.1 += 1;
-        Some(Ok(SourceItem::Event {
-            raw: RawEvent::Normalized(Box::new(event)),
-            location: format!("item {}", self.1),
-            checkpoint: None,
-        }))
-    }
-}
-
-#[derive(Debug)]
-struct PassThrough;
-
-impl Normalizer for PassThrough {
-    fn normalize(&self, _raw: KubeEvent) -> Result<Event, NormalizeError> {
-        Err(NormalizeError::MissingField("involvedObject"))
-    }
-    fn sanitize(&self, event: Event) -> Event {
-        event
-    }
-}
-
 #[derive(Debug, Default)]
 struct Recorder(Mutex<Vec<u64>>);
 
@@ -349,7 +310,7 @@ fn pipeline(store: &Arc<MemoryStore>, mcp_url: &str, n: u64) -> (Pipeline, Arc<R
         ..SinkPolicy::default()
     };
     let pipeline = Pipeline::new(
-        Box::new(VecSource(events(n), 0)),
+        Box::new(EventsSource::new(events(n))),
         Arc::new(PassThrough),
         store_dyn,
     )
