@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use jiff::Timestamp;
 use kev_core::metrics as names;
-use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_of};
+use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_of, time_key};
 use kev_core::store::query::Matches;
 use kev_core::store::retention::{Snapshot, take_oldest};
+use kev_core::store::segments::{Merge, MergeOrder, Segment, SegmentBounds, segment_of};
 use kev_core::{
     AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Event, Order, Query, Retention, Store,
     StoreError, StoreStats, StoredEvent,
@@ -26,6 +27,11 @@ type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// The file name of the database inside the store directory.
 pub const FILE_NAME: &str = "kev.redb";
 
+/// Seqs per index segment of a new store: an append's index entries share the few leaves
+/// of one or two segments, and a one-hour query of the bench's million-event store visits
+/// about six.
+pub const DEFAULT_SEGMENT_EVENTS: u64 = 1024;
+
 /// How to open a [`RedbStore`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedbOptions {
@@ -36,6 +42,10 @@ pub struct RedbOptions {
     pub cache_bytes: usize,
     /// Open for reading only (`kev query` while no daemon runs); writes return an error.
     pub read_only: bool,
+    /// Seqs per segment of the namespace and object indexes, for a new store (an
+    /// existing one keeps the value it was created with). Smaller segments make appends
+    /// cheaper and queries over long windows visit more segments.
+    pub segment_events: u64,
 }
 
 impl Default for RedbOptions {
@@ -44,6 +54,7 @@ impl Default for RedbOptions {
             durable: true,
             cache_bytes: 64 << 20,
             read_only: false,
+            segment_events: DEFAULT_SEGMENT_EVENTS,
         }
     }
 }
@@ -81,6 +92,8 @@ pub struct RedbStore {
     db: Handle,
     path: String,
     durable: bool,
+    /// Seqs per index segment, from the store's meta.
+    segment_events: u64,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -118,14 +131,19 @@ impl RedbStore {
                 path: dir.display().to_string(),
                 source,
             })?;
-            Handle::Write(create(&builder, dir, &file, &path)?)
+            Handle::Write(create(&builder, dir, &file, &path, &options)?)
         };
-        let store = Self {
+        let mut store = Self {
             db,
             path,
             durable: options.durable,
+            segment_events: 0,
         };
-        check_format(&store.path, &store.read()?)?;
+        store.segment_events = {
+            let txn = store.read()?;
+            check_format(&store.path, &txn)?;
+            segment_events(&store.path, &txn)?
+        };
         store.publish_size()?;
         Ok(store)
     }
@@ -226,6 +244,75 @@ impl RedbStore {
     }
 }
 
+impl RedbStore {
+    /// The keys of the index range `scan` names, in result order when `scan.ordered`
+    /// (descending when `newest_first`). A segmented index is read segment by segment,
+    /// skipping the segments whose time bounds miss the window.
+    fn scan_keys(
+        &self,
+        txn: &ReadTransaction,
+        scan: &ScanPlan,
+        newest_first: bool,
+    ) -> Result<Box<dyn Iterator<Item = Result<Vec<u8>>> + '_>> {
+        let table = |def| txn.open_table(def).map_err(|e| self.err(e));
+        let owned = move |range: redb::Range<'static, &'static [u8], ()>| {
+            let keys = range.map(move |entry| {
+                entry
+                    .map(|(key, _)| key.value().to_vec())
+                    .map_err(|e| self.err(e))
+            });
+            let keys: Box<dyn Iterator<Item = Result<Vec<u8>>>> = if newest_first {
+                Box::new(keys.rev())
+            } else {
+                Box::new(keys)
+            };
+            keys
+        };
+        let index = match scan.index {
+            Index::Time => {
+                let table = table(BY_TIME)?;
+                let range = match &scan.end {
+                    Some(end) => table.range(scan.start.as_slice()..end.as_slice()),
+                    None => table.range(scan.start.as_slice()..),
+                }
+                .map_err(|e| self.err(e))?;
+                return Ok(owned(range));
+            }
+            Index::Namespace => table(BY_NAMESPACE)?,
+            Index::Object => table(BY_OBJECT)?,
+        };
+        let order = match (scan.ordered, newest_first) {
+            (false, _) => MergeOrder::Sequential,
+            (true, true) => MergeOrder::NewestFirst,
+            (true, false) => MergeOrder::OldestFirst,
+        };
+        let segments = self.segments(txn, scan)?;
+        let scan = scan.clone();
+        Ok(Box::new(Merge::new(segments, order, move |id| {
+            let (start, end) = scan.in_segment(id);
+            let range = index
+                .range(start.as_slice()..end.as_slice())
+                .map_err(|e| self.err(e))?;
+            Ok(owned(range))
+        })))
+    }
+
+    /// The index segments whose time bounds meet the window of `scan`.
+    fn segments(&self, txn: &ReadTransaction, scan: &ScanPlan) -> Result<Vec<Segment>> {
+        let table = txn.open_table(SEGMENTS).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(|e| self.err(e))? {
+            let (id, bounds) = entry.map_err(|e| self.err(e))?;
+            let id = id.value();
+            let bounds = decode_bounds(&self.path, id, bounds.value())?;
+            if scan.may_hold(&bounds) {
+                out.push(Segment { id, bounds });
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Opens an existing file. The format is checked through a read-only open first, which
 /// writes nothing, so a file kev cannot use is left byte for byte as it was. A file that
 /// was not closed cleanly cannot be opened read-only; then redb's own recovery runs on
@@ -307,9 +394,24 @@ fn check_format(path: &str, txn: &ReadTransaction) -> Result<()> {
     }
 }
 
+/// The store's seqs per index segment; a zero is damage.
+fn segment_events(path: &str, txn: &ReadTransaction) -> Result<u64> {
+    let meta = txn.open_table(META).map_err(|e| store_error(path, e))?;
+    match get_u64(path, &meta, KEY_SEGMENT_EVENTS)? {
+        0 => Err(bad_meta(path, KEY_SEGMENT_EVENTS)),
+        n => Ok(n),
+    }
+}
+
 /// Creates and initializes the file under a temporary name, then renames it: the store
 /// path only ever holds a complete, versioned kev store.
-fn create(builder: &redb::Builder, dir: &Path, file: &Path, path: &str) -> Result<Database> {
+fn create(
+    builder: &redb::Builder,
+    dir: &Path,
+    file: &Path,
+    path: &str,
+    options: &RedbOptions,
+) -> Result<Database> {
     let tmp = dir.join(format!("{FILE_NAME}.creating"));
     let io = |source| StoreError::Io {
         path: path.to_owned(),
@@ -321,16 +423,17 @@ fn create(builder: &redb::Builder, dir: &Path, file: &Path, path: &str) -> Resul
     {
         let db = builder.create(&tmp).map_err(|e| store_error(path, e))?;
         let txn = db.begin_write().map_err(|e| store_error(path, e))?;
-        init_tables(&txn).map_err(|e| store_error(path, e))?;
+        init_tables(&txn, options.segment_events.max(1)).map_err(|e| store_error(path, e))?;
         txn.commit().map_err(|e| store_error(path, e))?;
     }
     std::fs::rename(&tmp, file).map_err(io)?;
     builder.open(file).map_err(|e| store_error(path, e))
 }
 
-fn init_tables(txn: &WriteTransaction) -> Result<(), redb::Error> {
+fn init_tables(txn: &WriteTransaction, segment_events: u64) -> Result<(), redb::Error> {
     let mut meta = txn.open_table(META)?;
     meta.insert(KEY_FORMAT_VERSION, FORMAT_VERSION.to_string().as_bytes())?;
+    meta.insert(KEY_SEGMENT_EVENTS, &segment_events.to_be_bytes()[..])?;
     for key in [KEY_LAST_SEQ, KEY_EVENTS, KEY_BYTES, KEY_LAST_DEAD_LETTER] {
         meta.insert(key, &0u64.to_be_bytes()[..])?;
     }
@@ -340,6 +443,7 @@ fn init_tables(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(BY_TIME)?;
     txn.open_table(BY_NAMESPACE)?;
     txn.open_table(BY_OBJECT)?;
+    txn.open_table(SEGMENTS)?;
     txn.open_table(CHECKPOINTS)?;
     txn.open_table(CURSORS)?;
     txn.open_table(DEAD_LETTERS)?;
@@ -366,34 +470,88 @@ fn put_u64(path: &str, meta: &mut Table<&str, &[u8]>, key: &str, v: u64) -> Resu
         .map_err(|e| store_error(path, e))
 }
 
+fn decode_bounds(path: &str, segment: u64, bytes: &[u8]) -> Result<SegmentBounds> {
+    SegmentBounds::from_bytes(bytes).ok_or_else(|| StoreError::Corrupt {
+        path: path.to_owned(),
+        detail: format!("idx_segments/{segment} is not 24 bytes"),
+    })
+}
+
 /// The index tables of one write transaction.
 struct Indexes<'t> {
     time: Table<'t, &'static [u8], ()>,
     namespace: Table<'t, &'static [u8], ()>,
     object: Table<'t, &'static [u8], ()>,
+    segments: Table<'t, u64, &'static [u8]>,
+    segment_events: u64,
+    /// Bounds of the segments this transaction indexed events in, written by
+    /// [`Self::finish`].
+    touched: Vec<(u64, SegmentBounds)>,
 }
 
 impl<'t> Indexes<'t> {
-    fn open(txn: &'t WriteTransaction) -> Result<Self, redb::Error> {
+    fn open(txn: &'t WriteTransaction, segment_events: u64) -> Result<Self, redb::Error> {
         Ok(Self {
             time: txn.open_table(BY_TIME)?,
             namespace: txn.open_table(BY_NAMESPACE)?,
             object: txn.open_table(BY_OBJECT)?,
+            segments: txn.open_table(SEGMENTS)?,
+            segment_events,
+            touched: Vec::new(),
         })
     }
 
-    fn insert(&mut self, keys: &IndexKeys) -> Result<(), redb::Error> {
+    fn keys(&self, event: &Event, seq: u64) -> (IndexKeys, u64) {
+        let segment = segment_of(seq, self.segment_events);
+        (IndexKeys::in_segment(event, seq, segment), segment)
+    }
+
+    fn insert(&mut self, event: &Event, seq: u64) -> Result<(), redb::Error> {
+        let (keys, segment) = self.keys(event, seq);
         self.time.insert(keys.time.as_slice(), ())?;
         self.namespace.insert(keys.namespace.as_slice(), ())?;
         self.object.insert(keys.object.as_slice(), ())?;
+        let bounds = SegmentBounds::at(time_key(event.time()));
+        match self.touched.last_mut() {
+            Some((last, b)) if *last == segment => b.widen(&bounds),
+            _ => self.touched.push((segment, bounds)),
+        }
         Ok(())
     }
 
-    fn remove(&mut self, keys: &IndexKeys) -> Result<(), redb::Error> {
+    fn remove(&mut self, event: &Event, seq: u64) -> Result<(), redb::Error> {
+        let (keys, _) = self.keys(event, seq);
         self.time.remove(keys.time.as_slice())?;
         self.namespace.remove(keys.namespace.as_slice())?;
         self.object.remove(keys.object.as_slice())?;
         Ok(())
+    }
+
+    /// Widens the stored bounds of the segments the inserts went to.
+    fn finish(mut self, path: &str) -> Result<()> {
+        for (segment, mut bounds) in std::mem::take(&mut self.touched) {
+            let stored = self
+                .segments
+                .get(segment)
+                .map_err(|e| store_error(path, e))?
+                .map(|v| decode_bounds(path, segment, v.value()))
+                .transpose()?;
+            if let Some(stored) = stored {
+                bounds.widen(&stored);
+            }
+            self.segments
+                .insert(segment, &bounds.to_bytes()[..])
+                .map_err(|e| store_error(path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the segments before the one holding `first_seq` (compaction emptied them).
+    fn drop_segments_before(&mut self, first_seq: u64, path: &str) -> Result<()> {
+        let first = segment_of(first_seq, self.segment_events);
+        self.segments
+            .retain_in(..first, |_, _| false)
+            .map_err(|e| store_error(path, e))
     }
 }
 
@@ -407,7 +565,7 @@ impl Store for RedbStore {
             let mut meta = txn.open_table(META).map_err(|e| self.err(e))?;
             let mut log = txn.open_table(LOG).map_err(|e| self.err(e))?;
             let mut dedup = txn.open_table(DEDUP).map_err(|e| self.err(e))?;
-            let mut indexes = Indexes::open(&txn).map_err(|e| self.err(e))?;
+            let mut indexes = Indexes::open(&txn, self.segment_events).map_err(|e| self.err(e))?;
             let mut last_seq = get_u64(p, &meta, KEY_LAST_SEQ)?;
             let mut events = get_u64(p, &meta, KEY_EVENTS)?;
             let mut bytes = get_u64(p, &meta, KEY_BYTES)?;
@@ -426,11 +584,10 @@ impl Store for RedbStore {
                     continue;
                 }
                 last_seq = seq;
-                indexes
-                    .insert(&IndexKeys::of(event, seq))
-                    .map_err(|e| self.err(e))?;
+                indexes.insert(event, seq).map_err(|e| self.err(e))?;
                 stored.push(event);
             }
+            indexes.finish(p)?;
             let (mut raw, mut chunk) = (Vec::new(), Vec::new());
             let mut first = last_seq + 1 - stored.len() as u64;
             for part in stored.chunks(CHUNK_EVENTS) {
@@ -547,24 +704,8 @@ impl Store for RedbStore {
         let txn = self.read()?;
         let log = txn.open_table(LOG).map_err(|e| self.err(e))?;
         let scan = ScanPlan::for_query(query);
-        let table = txn
-            .open_table(match scan.index {
-                Index::Time => BY_TIME,
-                Index::Namespace => BY_NAMESPACE,
-                Index::Object => BY_OBJECT,
-            })
-            .map_err(|e| self.err(e))?;
-        let range = match &scan.end {
-            Some(end) => table.range(scan.start.as_slice()..end.as_slice()),
-            None => table.range(scan.start.as_slice()..),
-        }
-        .map_err(|e| self.err(e))?;
-        let keys: Box<dyn Iterator<Item = _>> = if scan.ordered && query.order == Order::NewestFirst
-        {
-            Box::new(range.rev())
-        } else {
-            Box::new(range)
-        };
+        let newest_first = scan.ordered && query.order == Order::NewestFirst;
+        let keys = self.scan_keys(&txn, &scan, newest_first)?;
         // In result order and not collapsed, the scan stops at the limit with the events in
         // hand; otherwise it keeps only (time, seq) of the matches and reads the result's
         // events after, so memory follows the result, not the scan.
@@ -572,16 +713,15 @@ impl Store for RedbStore {
         let mut found = Vec::new();
         let mut matches = Matches::new(query);
         let mut cache = None;
-        for entry in keys {
+        for key in keys {
             if streaming && query.limit.is_some_and(|n| found.len() >= n) {
                 break;
             }
-            let (key, _) = entry.map_err(|e| self.err(e))?;
-            let key = key.value();
-            if !scan.admits(key) {
+            let key = key?;
+            if !scan.admits(&key) {
                 continue;
             }
-            let Some(seq) = seq_of(key) else { continue };
+            let Some(seq) = seq_of(&key) else { continue };
             let (event, _) = self.fetch_stored(&log, &mut cache, seq)?;
             if !query.matches(&event) {
                 continue;
@@ -618,7 +758,7 @@ impl Store for RedbStore {
             let mut meta = txn.open_table(META).map_err(|e| self.err(e))?;
             let mut log = txn.open_table(LOG).map_err(|e| self.err(e))?;
             let mut dedup = txn.open_table(DEDUP).map_err(|e| self.err(e))?;
-            let mut indexes = Indexes::open(&txn).map_err(|e| self.err(e))?;
+            let mut indexes = Indexes::open(&txn, self.segment_events).map_err(|e| self.err(e))?;
             let delivered = {
                 let cursors = txn.open_table(CURSORS).map_err(|e| self.err(e))?;
                 let mut min = u64::MAX;
@@ -652,14 +792,13 @@ impl Store for RedbStore {
                 }
                 let key = dedup_key(&event);
                 dedup.remove(key.as_slice()).map_err(|e| self.err(e))?;
-                indexes
-                    .remove(&IndexKeys::of(&event, seq))
-                    .map_err(|e| self.err(e))?;
+                indexes.remove(&event, seq).map_err(|e| self.err(e))?;
                 first = seq + 1;
                 events = events.saturating_sub(1);
                 bytes = bytes.saturating_sub(len);
             }
             if out.removed > 0 {
+                indexes.drop_segments_before(first, p)?;
                 put_u64(p, &mut meta, KEY_FIRST_SEQ, first)?;
                 put_u64(p, &mut meta, KEY_EVENTS, events)?;
                 put_u64(p, &mut meta, KEY_BYTES, bytes)?;

@@ -8,10 +8,13 @@ pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 /// `dedup`: `kev_core::store::index::dedup_key` → seq.
 pub const DEDUP: TableDefinition<&[u8], u64> = TableDefinition::new("dedup");
-/// Secondary indexes, keys from `kev_core::store::index`.
+/// Secondary indexes, keys from `kev_core::store::index`; the namespace and object
+/// indexes are segmented (`kev_core::store::segments`).
 pub const BY_TIME: TableDefinition<&[u8], ()> = TableDefinition::new("idx_time");
 pub const BY_NAMESPACE: TableDefinition<&[u8], ()> = TableDefinition::new("idx_namespace");
 pub const BY_OBJECT: TableDefinition<&[u8], ()> = TableDefinition::new("idx_object");
+/// `idx_segments`: index segment → its time bounds (`SegmentBounds::to_bytes`).
+pub const SEGMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("idx_segments");
 /// `checkpoints`: source id → position.
 pub const CHECKPOINTS: TableDefinition<&str, &str> = TableDefinition::new("checkpoints");
 /// `cursors`: route → last handled seq.
@@ -22,7 +25,7 @@ pub const DEAD_LETTERS: TableDefinition<u64, &[u8]> = TableDefinition::new("dead
 pub const STATE: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("state");
 
 /// The on-disk format this crate writes and reads, stored as ASCII decimal.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 pub const KEY_FORMAT_VERSION: &str = "format_version";
 pub const KEY_LAST_SEQ: &str = "last_seq";
@@ -31,3 +34,5 @@ pub const KEY_FIRST_SEQ: &str = "first_seq";
 pub const KEY_EVENTS: &str = "events";
 pub const KEY_BYTES: &str = "bytes";
 pub const KEY_LAST_DEAD_LETTER: &str = "last_dead_letter";
+/// Seqs per index segment, chosen when the store is created.
+pub const KEY_SEGMENT_EVENTS: &str = "segment_events";

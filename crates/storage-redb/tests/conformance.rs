@@ -30,3 +30,26 @@ fn model_test_against_memory() {
     };
     model::model_test(&Persistent(open), 40);
 }
+
+/// The same checks on index segments of 3 seqs, so that queries merge several segments
+/// (whose times overlap: the model's events come in random time order) and compaction
+/// drops whole ones.
+mod tiny_segments {
+    use super::*;
+
+    fn open(dir: &Path) -> RedbStore {
+        let opts = RedbOptions {
+            durable: false,
+            segment_events: 3,
+            ..RedbOptions::default()
+        };
+        RedbStore::open(dir, opts).unwrap()
+    }
+
+    kev_core::store_conformance_tests!(Persistent(open));
+
+    #[test]
+    fn model_test_against_memory() {
+        model::model_test(&Persistent(open), 40);
+    }
+}

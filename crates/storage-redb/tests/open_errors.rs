@@ -34,8 +34,9 @@ fn set_format_version(dir: &Path, version: &str) {
 fn newer_or_older_format_version_is_refused_untouched() {
     let d = tempfile::tempdir().unwrap();
     filled(d.path());
-    // "1": the format before compressed chunks; there were no users, so no migration.
-    for version in ["1", "3", "1.5", ""] {
+    // "1" and "2": the formats before compressed chunks and before index segments; there
+    // were no users, so no migration.
+    for version in ["1", "2", "4", "1.5", ""] {
         set_format_version(d.path(), version);
         let before = file_bytes(d.path());
         let err = RedbStore::open(d.path(), RedbOptions::default()).unwrap_err();

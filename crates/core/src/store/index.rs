@@ -10,6 +10,9 @@
 //! object index     len16 · lowercase(kind) · len16 · name · time · seq
 //! ```
 //!
+//! A store may cut the namespace and object indexes into segments of consecutive seqs
+//! ([`super::segments`]); their keys then start with the segment (`u64`, big-endian).
+//!
 //! The dedup key of an event ([`dedup_key`]) puts a numeric resourceVersion first: an
 //! etcd revision, which grows, so the inserts of a batch land on neighbouring pages.
 //!
@@ -20,6 +23,7 @@
 use jiff::Timestamp;
 
 use super::Query;
+use super::segments::SegmentBounds;
 use crate::event::Event;
 
 /// Length of the `time · seq` suffix of every index key.
@@ -51,14 +55,40 @@ impl IndexKeys {
     /// assert_eq!(seq_of(&keys.namespace), Some(42));
     /// ```
     pub fn of(event: &Event, seq: u64) -> Self {
+        Self::build(event, seq, None)
+    }
+
+    /// The keys of the event with `seq` for a store whose namespace and object indexes
+    /// are cut into segments ([`super::segments`]): those two keys start with `segment`
+    /// as a big-endian `u64`; the time key is the same as in [`Self::of`].
+    ///
+    /// ```
+    /// use kev_core::store::index::{IndexKeys, seq_of};
+    /// let e = kev_core::Event { namespace: "default".into(), ..Default::default() };
+    /// let keys = IndexKeys::in_segment(&e, 42, 7);
+    /// assert_eq!(&keys.namespace[..8], &7u64.to_be_bytes());
+    /// assert_eq!(seq_of(&keys.object), Some(42));
+    /// ```
+    pub fn in_segment(event: &Event, seq: u64, segment: u64) -> Self {
+        Self::build(event, seq, Some(segment))
+    }
+
+    fn build(event: &Event, seq: u64, segment: Option<u64>) -> Self {
         let suffix = suffix(event.time(), seq);
-        let mut namespace = Vec::with_capacity(2 + event.namespace.len() + SUFFIX_LEN);
+        let segment = segment.map(u64::to_be_bytes);
+        let segment = segment.as_ref().map_or(&[][..], |s| &s[..]);
+        let mut namespace =
+            Vec::with_capacity(segment.len() + 2 + event.namespace.len() + SUFFIX_LEN);
+        namespace.extend_from_slice(segment);
         put_part(&mut namespace, event.namespace.as_bytes());
         namespace.extend_from_slice(&suffix);
-        let kind = event.regarding.kind.to_ascii_lowercase();
-        let mut object = Vec::with_capacity(4 + kind.len() + event.regarding.name.len() + 20);
-        put_part(&mut object, kind.as_bytes());
-        put_part(&mut object, event.regarding.name.as_bytes());
+        let kind = &event.regarding.kind;
+        let name = &event.regarding.name;
+        let mut object =
+            Vec::with_capacity(segment.len() + 4 + kind.len() + name.len() + SUFFIX_LEN);
+        object.extend_from_slice(segment);
+        put_lowercase_part(&mut object, kind.as_bytes());
+        put_part(&mut object, name.as_bytes());
         object.extend_from_slice(&suffix);
         Self {
             time: suffix.to_vec(),
@@ -131,6 +161,12 @@ fn put_part(out: &mut Vec<u8>, part: &[u8]) {
     out.extend_from_slice(&part[..len]);
 }
 
+fn put_lowercase_part(out: &mut Vec<u8>, part: &[u8]) {
+    let start = out.len() + 2;
+    put_part(out, part);
+    out[start..].make_ascii_lowercase();
+}
+
 /// The sequence number at the end of an index key.
 pub fn seq_of(key: &[u8]) -> Option<u64> {
     let tail: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
@@ -151,10 +187,12 @@ pub struct ScanPlan {
     pub start: Vec<u8>,
     /// Key to stop before; `None`: to the end of the index.
     pub end: Option<Vec<u8>>,
-    /// Time bounds to check on each key (`since` inclusive, `until` exclusive), for scans
-    /// whose range could not include them.
+    /// The query's time window as time keys (`since` inclusive, `until` exclusive).
     pub since: Option<[u8; 12]>,
     pub until: Option<[u8; 12]>,
+    /// True when the range does not bound the time, so each key's time is checked
+    /// against the window ([`Self::admits`]).
+    pub check_time: bool,
     /// True when keys come in result order ((time, seq)), so a limit can stop the scan
     /// early (unless the query collapses).
     pub ordered: bool,
@@ -191,8 +229,9 @@ impl ScanPlan {
                 index,
                 start,
                 end,
-                since: None,
-                until: None,
+                since,
+                until,
+                check_time: false,
                 ordered: true,
             }
         };
@@ -217,6 +256,7 @@ impl ScanPlan {
                     start: prefix,
                     since,
                     until,
+                    check_time: true,
                     ordered: false,
                 }
             }
@@ -224,12 +264,40 @@ impl ScanPlan {
         }
     }
 
-    /// True when the key's time lies within the bounds this plan checks per key.
+    /// True when the key passes the per-key time check (always, when the range bounds
+    /// the time).
     pub fn admits(&self, key: &[u8]) -> bool {
+        if !self.check_time {
+            return true;
+        }
         let Some(t) = time_of(key) else {
             return false;
         };
         self.since.is_none_or(|s| t >= &s[..]) && self.until.is_none_or(|u| t < &u[..])
+    }
+
+    /// True when a segment with these time bounds may hold an event in the window.
+    pub fn may_hold(&self, bounds: &SegmentBounds) -> bool {
+        self.since.is_none_or(|s| bounds.max >= s) && self.until.is_none_or(|u| bounds.min < u)
+    }
+
+    /// The plan's range within one segment of a segmented index: `start`, `end`, each
+    /// after the segment's 8 bytes.
+    ///
+    /// ```
+    /// use kev_core::{Query, store::index::ScanPlan};
+    /// let plan = ScanPlan::for_query(&Query { namespace: Some("a".into()), ..Default::default() });
+    /// let (start, end) = plan.in_segment(3);
+    /// assert!(start.starts_with(&3u64.to_be_bytes()) && start < end);
+    /// ```
+    pub fn in_segment(&self, segment: u64) -> (Vec<u8>, Vec<u8>) {
+        let prefixed = |key: &[u8]| [&segment.to_be_bytes()[..], key].concat();
+        let end = match &self.end {
+            Some(end) => prefixed(end),
+            // Only the time index is open-ended; the next segment bounds this one.
+            None => segment.saturating_add(1).to_be_bytes().to_vec(),
+        };
+        (prefixed(&self.start), end)
     }
 }
 
@@ -296,22 +364,15 @@ mod tests {
             object.end,
             Some([prefix, time_key(t(200)).to_vec()].concat())
         );
-        assert_eq!(
-            (object.since, object.until),
-            (None, None),
-            "the range bounds the time"
-        );
+        assert!(!object.check_time, "the range bounds the time");
 
         let ns = ScanPlan::for_query(&q(Some("Pod"), None, Some("default")));
         assert_eq!((ns.index, ns.ordered), (Index::Namespace, true));
 
         let kind = ScanPlan::for_query(&q(Some("Pod"), None, None));
         assert_eq!((kind.index, kind.ordered), (Index::Object, false));
-        assert_eq!(
-            kind.since,
-            Some(time_key(t(100))),
-            "time checked on each key"
-        );
+        assert!(kind.check_time, "time checked on each key");
+        assert_eq!(kind.since, Some(time_key(t(100))));
         let key = |secs| {
             IndexKeys::of(
                 &Event {
@@ -338,6 +399,40 @@ mod tests {
             (Vec::new(), None),
             "the whole time index"
         );
+    }
+
+    #[test]
+    fn segments_are_visited_when_their_bounds_meet_the_window() {
+        let t = |s| time_key(Some(Timestamp::from_second(s).unwrap()));
+        let plan = ScanPlan::for_query(&Query {
+            namespace: Some("a".into()),
+            since: Some(Timestamp::from_second(100).unwrap()),
+            until: Some(Timestamp::from_second(200).unwrap()),
+            ..Default::default()
+        });
+        let seg = |lo, hi| SegmentBounds {
+            min: t(lo),
+            max: t(hi),
+        };
+        assert!(plan.may_hold(&seg(50, 100)) && plan.may_hold(&seg(199, 300)));
+        assert!(plan.may_hold(&seg(0, 1000)) && plan.may_hold(&seg(150, 150)));
+        assert!(!plan.may_hold(&seg(50, 99)) && !plan.may_hold(&seg(200, 300)));
+        let open = ScanPlan::for_query(&Query::default());
+        assert!(open.may_hold(&SegmentBounds::at([0; 12])));
+
+        let (start, end) = plan.in_segment(5);
+        let key = |ns: &str, secs, seg| {
+            let e = Event {
+                namespace: ns.into(),
+                last_seen: Some(Timestamp::from_second(secs).unwrap()),
+                ..Default::default()
+            };
+            IndexKeys::in_segment(&e, 1, seg).namespace
+        };
+        let inside = |k: Vec<u8>| start <= k && k < end;
+        assert!(inside(key("a", 100, 5)) && inside(key("a", 199, 5)));
+        assert!(!inside(key("a", 200, 5)) && !inside(key("a", 150, 4)));
+        assert!(!inside(key("a", 150, 6)) && !inside(key("b", 150, 5)));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod index;
 mod memory;
 pub mod query;
 pub mod retention;
+pub mod segments;
 
 use std::time::Duration;
 
