@@ -139,11 +139,7 @@ impl RedbStore {
             durable: options.durable,
             segment_events: 0,
         };
-        store.segment_events = {
-            let txn = store.read()?;
-            check_format(&store.path, &txn)?;
-            segment_events(&store.path, &txn)?
-        };
+        store.segment_events = check_format(&store.path, &store.read()?)?;
         store.publish_size()?;
         Ok(store)
     }
@@ -364,8 +360,9 @@ fn guarded<T>(path: &str, open: impl FnOnce() -> Result<T, redb::DatabaseError>)
     }
 }
 
-/// Refuses a file that is not a kev store or has another format version.
-fn check_format(path: &str, txn: &ReadTransaction) -> Result<()> {
+/// Refuses a file that is not a kev store, has another format version or a bad segment
+/// size; returns the segment size (seqs per index segment).
+fn check_format(path: &str, txn: &ReadTransaction) -> Result<u64> {
     let meta = match txn.open_table(META) {
         Ok(t) => t,
         Err(redb::TableError::TableDoesNotExist(_)) => {
@@ -381,7 +378,12 @@ fn check_format(path: &str, txn: &ReadTransaction) -> Result<()> {
         .map_err(|e| store_error(path, e))?
         .map(|v| String::from_utf8_lossy(v.value()).into_owned());
     match found {
-        Some(v) if v == FORMAT_VERSION.to_string() => Ok(()),
+        Some(v) if v == FORMAT_VERSION.to_string() => {
+            match get_u64(path, &meta, KEY_SEGMENT_EVENTS)? {
+                0 => Err(bad_meta(path, KEY_SEGMENT_EVENTS)),
+                n => Ok(n),
+            }
+        }
         Some(found) => Err(StoreError::UnsupportedFormat {
             path: path.to_owned(),
             found,
@@ -391,15 +393,6 @@ fn check_format(path: &str, txn: &ReadTransaction) -> Result<()> {
             path: path.to_owned(),
             detail: format!("meta has no {KEY_FORMAT_VERSION}"),
         }),
-    }
-}
-
-/// The store's seqs per index segment; a zero is damage.
-fn segment_events(path: &str, txn: &ReadTransaction) -> Result<u64> {
-    let meta = txn.open_table(META).map_err(|e| store_error(path, e))?;
-    match get_u64(path, &meta, KEY_SEGMENT_EVENTS)? {
-        0 => Err(bad_meta(path, KEY_SEGMENT_EVENTS)),
-        n => Ok(n),
     }
 }
 

@@ -19,15 +19,33 @@ fn file_bytes(dir: &Path) -> Vec<u8> {
     std::fs::read(dir.join(FILE_NAME)).unwrap()
 }
 
-fn set_format_version(dir: &Path, version: &str) {
+fn set_meta(dir: &Path, key: &str, value: &[u8]) {
     let db = redb::Database::open(dir.join(FILE_NAME)).unwrap();
     let txn = db.begin_write().unwrap();
     {
         let meta: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
         let mut t = txn.open_table(meta).unwrap();
-        t.insert("format_version", version.as_bytes()).unwrap();
+        t.insert(key, value).unwrap();
     }
     txn.commit().unwrap();
+}
+
+fn set_format_version(dir: &Path, version: &str) {
+    set_meta(dir, "format_version", version.as_bytes());
+}
+
+#[test]
+fn a_bad_segment_size_is_corrupt() {
+    let d = tempfile::tempdir().unwrap();
+    filled(d.path());
+    for bad in [&0u64.to_be_bytes()[..], b"1024"] {
+        set_meta(d.path(), "segment_events", bad);
+        let before = file_bytes(d.path());
+        let err = RedbStore::open(d.path(), RedbOptions::default()).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+        assert!(err.to_string().contains("segment_events"), "{err}");
+        assert!(file_bytes(d.path()) == before, "the file must not change");
+    }
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //! - `<backend>/append_batch500_durable` and `_no_fsync`: batches of 500 new events;
 //! - on a store of `KEV_BENCH_EVENTS` events (default 1,000,000), kept in
 //!   `target/bench-stores/<backend>-<n>` and reused by the next run:
-//!   `query_namespace_1h_of_<n>` (plain and `_collapse_`) and `reopen_<n>`; its disk bytes
+//!   `query_namespace_1h_of_<n>` (plain and `_collapse_`), `query_object_1h_of_<n>` and
+//!   `query_object_all_of_<n>` (one Pod, the last hour or all history), and `reopen_<n>`; its disk bytes
 //!   per event and the CPU time of building it are printed.
 //!
 //! Next to the store, `bench-query.json` holds the namespace and the hour the query bench
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput};
 
-use super::workload::{fill, namespace_hour_query, typical_event};
+use super::workload::{fill, namespace_hour_query, object_query, typical_event};
 use crate::store::{Store, StoreError};
 
 /// How to open one backend's store.
@@ -163,10 +164,15 @@ pub fn large_store<S: Store>(c: &mut Criterion, backend: &Backend<S>) {
     );
     let plain = namespace_hour_query(n, false);
     let collapsed = namespace_hour_query(n, true);
+    let object_hour = object_query(n, Some(1));
+    let object_all = object_query(n, None);
+    let count = |q| store.query(q).unwrap().len();
     eprintln!(
-        "{name}: the namespace/hour query returns {} events, {} collapsed",
-        store.query(&plain).unwrap().len(),
-        store.query(&collapsed).unwrap().len()
+        "{name}: the namespace/hour query returns {} events, {} collapsed; the object query {} in the hour, {} in all",
+        count(&plain),
+        count(&collapsed),
+        count(&object_hour),
+        count(&object_all),
     );
     let mut g = c.benchmark_group(name);
     g.bench_function(format!("query_namespace_1h_of_{n}"), |b| {
@@ -174,6 +180,12 @@ pub fn large_store<S: Store>(c: &mut Criterion, backend: &Backend<S>) {
     });
     g.bench_function(format!("query_namespace_1h_collapse_of_{n}"), |b| {
         b.iter(|| black_box(store.query(&collapsed).unwrap()))
+    });
+    g.bench_function(format!("query_object_1h_of_{n}"), |b| {
+        b.iter(|| black_box(store.query(&object_hour).unwrap()))
+    });
+    g.bench_function(format!("query_object_all_of_{n}"), |b| {
+        b.iter(|| black_box(store.query(&object_all).unwrap()))
     });
     drop(store);
     g.sample_size(10).measurement_time(Duration::from_secs(5));

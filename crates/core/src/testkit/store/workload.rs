@@ -128,6 +128,21 @@ pub fn fill<S: Store + ?Sized>(
 }
 
 /// The bench query: one namespace over the last hour of a store filled with `events`.
+/// The involved object of the last of `events` events (a Pod), over the last hour or, with
+/// `hours: None`, over the whole history: the object + time case of the indexes.
+pub fn object_query(events: u64, hours: Option<i64>) -> Query {
+    let last = typical_event(events.saturating_sub(1));
+    let end = time_of(events);
+    Query {
+        kind: Some(last.regarding.kind),
+        name: Some(last.regarding.name),
+        since: hours.map(|h| end - SignedDuration::from_hours(h)),
+        until: Some(end),
+        order: Order::NewestFirst,
+        ..Default::default()
+    }
+}
+
 pub fn namespace_hour_query(events: u64, collapse: bool) -> Query {
     let end = time_of(events);
     Query {
