@@ -1,6 +1,7 @@
 //! The local read API of a running `kev run`, for `kev query`/`tail`/`stats` while the
-//! daemon holds the store: `/api/v1/events`, `/api/v1/log`, `/api/v1/stats`,
-//! `/api/v1/dead-letters`. JSON answers; bad parameters answer 400 with the reason.
+//! daemon holds the store: `/api/v1/events`, `/api/v1/summary` (what `kev stats` shows),
+//! `/api/v1/log`, `/api/v1/stats`, `/api/v1/dead-letters`. JSON answers; bad parameters
+//! answer 400 with the reason.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::query::QueryParams;
 use crate::query::access::{DeadLetterRequest, LogRequest, StatsResponse};
+use crate::query::summary::{Summary, SummaryReport};
 
 /// Largest page one request may ask for: bounds the daemon's memory per request.
 const MAX_PAGE: usize = 10_000;
@@ -31,6 +33,7 @@ pub async fn serve(
         .with_context(|| format!("cannot listen on {listen} (server.api_listen)"))?;
     let app = Router::new()
         .route("/api/v1/events", get(events))
+        .route("/api/v1/summary", get(summary))
         .route("/api/v1/log", get(log))
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/dead-letters", get(dead_letters))
@@ -82,6 +85,21 @@ async fn events(
     Ok(axum::Json(
         on_store(&store, move |s| s.query(&query)).await?,
     ))
+}
+
+/// The summary of every event the filters select, added up here one event at a time;
+/// `limit` is the number of top reasons and objects (default 10).
+async fn summary(
+    State(store): State<Arc<dyn Store>>,
+    Query(params): Query<QueryParams>,
+) -> Result<axum::Json<SummaryReport>, ApiError> {
+    let top = params.limit.unwrap_or(10).min(MAX_PAGE);
+    let mut query = params
+        .to_query(jiff::Timestamp::now())
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.0))?;
+    query.limit = None;
+    let summary = on_store(&store, move |s| Summary::of_query(s, &query)).await?;
+    Ok(axum::Json(summary.report(top)))
 }
 
 async fn log(

@@ -72,8 +72,19 @@ fn queries_reach_the_running_daemon_through_its_api() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(events, 50);
-    let stats = kev(&["stats", "--since", "5000d"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&stats.stdout).starts_with("50 events, 50 occurrences"));
+    // `kev stats` gets the daemon's summary (`/api/v1/summary`), not the events.
+    let stats = || {
+        let out = kev(&["stats", "--since", "5000d", "--top", "1"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let summary = stats();
+    assert!(summary.starts_with("50 events, 50 occurrences"), "{summary}");
+    assert!(
+        summary.contains("TOP REASONS\n      50  Warning  FailedCreate\n\nTOP OBJECTS\n      50  data/statefulset/db\n"),
+        "{summary}"
+    );
 
     drop(stdin);
     assert!(daemon.wait().unwrap().success());
@@ -82,4 +93,5 @@ fn queries_reach_the_running_daemon_through_its_api() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 50);
+    assert_eq!(stats(), summary, "the same summary, added up here");
 }

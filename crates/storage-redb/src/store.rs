@@ -694,21 +694,31 @@ impl Store for RedbStore {
     }
 
     fn query(&self, query: &Query) -> Result<Vec<StoredEvent>> {
+        let mut found = Vec::new();
+        self.query_each(query, &mut |event| {
+            found.push(event);
+            true
+        })?;
+        Ok(found)
+    }
+
+    fn query_each(&self, query: &Query, visit: &mut dyn FnMut(StoredEvent) -> bool) -> Result<()> {
         let txn = self.read()?;
         let log = txn.open_table(LOG).map_err(|e| self.err(e))?;
         let scan = ScanPlan::for_query(query);
         let newest_first = scan.ordered && query.order == Order::NewestFirst;
         let keys = self.scan_keys(&txn, &scan, newest_first)?;
-        // In result order and not collapsed, the scan stops at the limit with the events in
-        // hand; otherwise it keeps only (time, seq) of the matches and reads the result's
-        // events after, so memory follows the result, not the scan.
+        // In result order and not collapsed, each match is a result as soon as it is
+        // found, up to the limit; otherwise the scan keeps only (time, seq) of the matches
+        // and reads the result's events after, so memory follows the matches' count, not
+        // their size.
         let streaming = scan.ordered && !query.collapse;
-        let mut found = Vec::new();
+        let mut visited = 0;
         let mut matches = Matches::new(query);
         let mut cache = None;
         for key in keys {
-            if streaming && query.limit.is_some_and(|n| found.len() >= n) {
-                break;
+            if streaming && query.limit.is_some_and(|n| visited >= n) {
+                return Ok(());
             }
             let key = key?;
             if !scan.admits(&key) {
@@ -719,23 +729,22 @@ impl Store for RedbStore {
             if !query.matches(&event) {
                 continue;
             }
-            if streaming {
-                found.push(StoredEvent { seq, event });
-            } else {
+            if !streaming {
                 matches.push(&event, seq);
+                continue;
+            }
+            visited += 1;
+            if !visit(StoredEvent { seq, event }) {
+                return Ok(());
             }
         }
-        if streaming {
-            return Ok(found);
+        for seq in matches.into_seqs() {
+            let (event, _) = self.fetch_stored(&log, &mut cache, seq)?;
+            if !visit(StoredEvent { seq, event }) {
+                break;
+            }
         }
-        matches
-            .into_seqs()
-            .into_iter()
-            .map(|seq| {
-                let (event, _) = self.fetch_stored(&log, &mut cache, seq)?;
-                Ok(StoredEvent { seq, event })
-            })
-            .collect()
+        Ok(())
     }
 
     fn compact(

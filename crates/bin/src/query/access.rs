@@ -8,6 +8,7 @@ use kev_core::{DeadLetter, Store, StoreError, StoredEvent};
 use serde::{Deserialize, Serialize};
 
 use super::params::QueryParams;
+use super::summary::{Summary, SummaryReport};
 use crate::config::RawConfig;
 
 /// The history, read directly or through the daemon.
@@ -61,6 +62,32 @@ impl Access {
             }
             Self::Daemon { client, base } => {
                 get(client, &format!("{base}/api/v1/events"), request).await
+            }
+        }
+    }
+
+    /// What `kev stats` shows for the events `request` selects (all of them: its limit is
+    /// ignored), with the `top` reasons and objects, added up where the store is.
+    pub async fn summary(
+        &self,
+        request: &QueryParams,
+        top: usize,
+    ) -> anyhow::Result<SummaryReport> {
+        let mut request = request.clone();
+        match self {
+            Self::Direct(store) => {
+                request.limit = None;
+                let query = request.to_query(jiff::Timestamp::now())?;
+                let store = Arc::clone(store);
+                let summary =
+                    tokio::task::spawn_blocking(move || Summary::of_query(store.as_ref(), &query))
+                        .await??;
+                Ok(summary.report(top))
+            }
+            Self::Daemon { client, base } => {
+                // `/api/v1/summary` takes the top as its `limit`.
+                request.limit = Some(top);
+                get(client, &format!("{base}/api/v1/summary"), &request).await
             }
         }
     }

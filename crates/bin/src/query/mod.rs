@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod params;
+pub mod summary;
 
 pub use access::Access;
 pub use params::QueryParams;

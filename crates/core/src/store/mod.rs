@@ -180,6 +180,19 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Events matching `query`.
     fn query(&self, query: &Query) -> Result<Vec<StoredEvent>>;
 
+    /// The results of [`Store::query`], in the same order, handed to `visit` one at a
+    /// time until it returns `false`: a caller that only aggregates (`kev stats`) need not
+    /// hold them all. A store that can read results one by one overrides it; the default
+    /// runs `query`.
+    fn query_each(&self, query: &Query, visit: &mut dyn FnMut(StoredEvent) -> bool) -> Result<()> {
+        for event in self.query(query)? {
+            if !visit(event) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// One bounded retention step: removes at most `max_remove` events.
     fn compact(
         &self,

@@ -268,6 +268,16 @@ pub fn run_ops<F: StoreFactory>(factory: &F, dir: &Path, ops: &[Op]) -> Result<(
                     seqs_and_events(got.clone()),
                     seqs_and_events(want.clone()),
                 )?;
+                // One by one, the same results; stopped halfway, their first half.
+                for stop in [usize::MAX, want.len().div_ceil(2)] {
+                    let mut visited = Vec::new();
+                    s.query_each(&q, &mut |e| {
+                        visited.push(e);
+                        visited.len() < stop
+                    })
+                    .map_err(fail)?;
+                    check_eq(step, op, &visited[..], &want[..stop.min(want.len())])?;
+                }
                 check_eq(step, op, got, want)?;
             }
             Op::ReadLog { from, limit } => {
