@@ -20,7 +20,7 @@ use crate::query::access::{DeadLetterRequest, LogRequest, StatsResponse};
 use crate::query::summary::{Summary, SummaryReport};
 
 /// Largest page one request may ask for: bounds the daemon's memory per request.
-const MAX_PAGE: usize = 10_000;
+pub const MAX_PAGE: usize = 10_000;
 
 /// Binds `listen` and serves the API until `shutdown`.
 pub async fn serve(

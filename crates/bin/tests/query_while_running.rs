@@ -17,81 +17,134 @@ fn event_line(i: usize) -> String {
     .to_string()
 }
 
+fn kev(config: &std::path::Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kev"));
+    c.args(args)
+        .args(["--config", config.to_str().unwrap()])
+        .env("KEV_LOG_LEVEL", "warn");
+    c
+}
+
+/// A `kev run` with the test's config, reading events from its stdin, which already has
+/// `events` events.
+struct Daemon {
+    _dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+}
+
+impl Daemon {
+    fn start(events: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.path().join("kev.yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "source: {{type: replay, path: \"-\"}}\nstore: {{type: redb, path: {}}}\nserver: {{enabled: false, api_listen: \"127.0.0.1:{port}\"}}\npipeline: {{batch_max_delay: 5ms}}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let mut child = kev(&config, &["run"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let mut lines = String::new();
+        for i in 0..events {
+            lines.push_str(&event_line(i));
+            lines.push('\n');
+        }
+        stdin.write_all(lines.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        Self {
+            _dir: dir,
+            config,
+            child,
+            stdin: Some(stdin),
+        }
+    }
+
+    fn kev(&self, args: &[&str]) -> Command {
+        kev(&self.config, args)
+    }
+
+    /// `kev query -o json --limit 0` once it has `n` lines (the daemon creates the store
+    /// and stores the events meanwhile): stdout lines and stderr.
+    fn query_until(&self, n: usize) -> (usize, String) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = self
+                .kev(&["query", "-o", "json", "--limit", "0"])
+                .output()
+                .unwrap();
+            let lines = String::from_utf8(out.stdout).unwrap().lines().count();
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            if lines == n {
+                return (lines, stderr);
+            }
+            assert!(Instant::now() < deadline, "{lines} events; {stderr}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Closes stdin: the replay ends and the daemon exits.
+    fn stop(&mut self) {
+        drop(self.stdin.take());
+        assert!(self.child.wait().unwrap().success());
+    }
+}
+
 #[test]
 fn queries_reach_the_running_daemon_through_its_api() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = dir.path().join("kev.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "source: {{type: replay, path: \"-\"}}\nstore: {{type: redb, path: {}}}\nserver: {{enabled: false, api_listen: \"127.0.0.1:{port}\"}}\npipeline: {{batch_max_delay: 5ms}}\n",
-            dir.path().join("data").display()
-        ),
-    )
-    .unwrap();
-    let kev = |args: &[&str]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_kev"));
-        c.args(args)
-            .args(["--config", config.to_str().unwrap()])
-            .env("KEV_LOG_LEVEL", "warn");
-        c
-    };
-
-    let mut daemon = kev(&["run"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = daemon.stdin.take().unwrap();
-    for i in 0..50 {
-        writeln!(stdin, "{}", event_line(i)).unwrap();
-    }
-    stdin.flush().unwrap();
-
+    let mut daemon = Daemon::start(50);
     // The daemon keeps running (stdin is open); the query must see all 50 through its API.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let events = loop {
-        // Until the daemon has created the store, there is nothing to ask.
-        let out = kev(&["query", "-o", "json", "--limit", "0"])
-            .output()
-            .unwrap();
-        let n = String::from_utf8(out.stdout).unwrap().lines().count();
-        if n == 50 {
-            break n;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{n} events; {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let (events, stderr) = daemon.query_until(50);
     assert_eq!(events, 50);
+    assert!(!stderr.contains("at most"), "{stderr}");
     // `kev stats` gets the daemon's summary (`/api/v1/summary`), not the events.
-    let stats = || {
-        let out = kev(&["stats", "--since", "5000d", "--top", "1"])
+    let stats = |daemon: &Daemon| {
+        let out = daemon
+            .kev(&["stats", "--since", "5000d", "--top", "1"])
             .output()
             .unwrap();
         String::from_utf8(out.stdout).unwrap()
     };
-    let summary = stats();
-    assert!(summary.starts_with("50 events, 50 occurrences"), "{summary}");
+    let summary = stats(&daemon);
+    assert!(
+        summary.starts_with("50 events, 50 occurrences"),
+        "{summary}"
+    );
     assert!(
         summary.contains("TOP REASONS\n      50  Warning  FailedCreate\n\nTOP OBJECTS\n      50  data/statefulset/db\n"),
         "{summary}"
     );
 
-    drop(stdin);
-    assert!(daemon.wait().unwrap().success());
+    daemon.stop();
     // With the daemon gone the store opens directly, read-only.
-    let out = kev(&["query", "-o", "json", "--limit", "0"])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 50);
-    assert_eq!(stats(), summary, "the same summary, added up here");
+    assert_eq!(daemon.query_until(50).0, 50);
+    assert_eq!(stats(&daemon), summary, "the same summary, added up here");
+}
+
+#[test]
+fn a_query_cut_by_the_daemon_says_so() {
+    let mut daemon = Daemon::start(10_001);
+    let (_, stderr) = daemon.query_until(10_000);
+    assert!(
+        stderr.contains("answers at most 10000 events per query"),
+        "{stderr}"
+    );
+    daemon.stop();
+    let (_, stderr) = daemon.query_until(10_001);
+    assert!(
+        !stderr.contains("at most"),
+        "read directly, nothing is cut: {stderr}"
+    );
 }

@@ -61,7 +61,15 @@ impl Access {
                 Ok(tokio::task::spawn_blocking(move || store.query(&query)).await??)
             }
             Self::Daemon { client, base } => {
-                get(client, &format!("{base}/api/v1/events"), request).await
+                let events: Vec<StoredEvent> =
+                    get(client, &format!("{base}/api/v1/events"), request).await?;
+                let cut = crate::api::MAX_PAGE;
+                if events.len() == cut && request.limit.is_none_or(|n| n > cut) {
+                    tracing::warn!(
+                        "the running kev answers at most {cut} events per query: narrow the query, or stop it to read the store directly"
+                    );
+                }
+                Ok(events)
             }
         }
     }
