@@ -187,6 +187,46 @@ fn query_json_output_replays_into_the_same_events() {
 }
 
 #[test]
+fn records_of_everything_are_streamed_in_the_order_of_a_limited_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("data");
+    let source = format!("replay:{}", sample().display());
+    assert!(
+        run(replay(&source, &["--store-path", store.to_str().unwrap()]))
+            .status
+            .success()
+    );
+    let path = store.to_str().unwrap();
+    for format in ["json", "yaml"] {
+        for filter in [&[][..], &["--type", "Warning"], &["--collapse"]] {
+            let query = |limit: &str| {
+                let mut args = vec![
+                    "query",
+                    "--store-path",
+                    path,
+                    "-o",
+                    format,
+                    "--limit",
+                    limit,
+                ];
+                args.extend_from_slice(filter);
+                let out = run(kev(&args));
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                out.stdout
+            };
+            // `--limit 0` streams oldest first; a limit collects the newest and reverses.
+            let streamed = query("0");
+            assert!(!streamed.is_empty());
+            assert_eq!(streamed, query("100000"), "{format} {filter:?}");
+        }
+    }
+}
+
+#[test]
 fn query_filters_and_a_closed_pipe_is_success() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("data");

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::store_args::StoreArgs;
-use crate::query::QueryParams;
-use crate::render::{OutputFormat, TableStyle, write_events};
+use crate::query::access::write_each;
+use crate::query::{Access, QueryParams};
+use crate::render::{OutputFormat, TableStyle, record_writer, write_events};
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
@@ -55,6 +56,16 @@ pub fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
         let mut params = args.params.clone();
         params.limit = (args.limit > 0).then_some(args.limit);
         params.collapse = args.collapse;
+        if let (Access::Direct(store), None, Some(write)) =
+            (&access, params.limit, record_writer(args.output))
+        {
+            // Everything, oldest first, as records: written as the store reads them.
+            drop(out);
+            params.oldest_first = true;
+            let stdout = std::io::BufWriter::new(std::io::stdout());
+            write_each(store, &params, stdout, write).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
         // The newest N, printed oldest first so the newest line ends up next to the prompt.
         let mut events = access.query(&params).await?;
         events.reverse();

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::params::QueryParams;
 use super::summary::{Summary, SummaryReport};
 use crate::config::RawConfig;
+use crate::render::RecordWriter;
 
 /// The history, read directly or through the daemon.
 #[derive(Debug)]
@@ -156,6 +157,34 @@ impl Access {
             }
         }
     }
+}
+
+/// Writes the events `request` selects in `store` to `out` with `write`, in the request's
+/// order, each as the store reads it, so memory does not follow their number; then
+/// flushes `out`.
+pub async fn write_each(
+    store: &Arc<dyn Store>,
+    request: &QueryParams,
+    mut out: impl std::io::Write + Send + 'static,
+    write: RecordWriter,
+) -> anyhow::Result<()> {
+    let query = request.to_query(jiff::Timestamp::now())?;
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let mut failed = None;
+        store.query_each(&query, &mut |e| match write(&mut out, &e.event) {
+            Ok(()) => true,
+            Err(err) => {
+                failed = Some(err);
+                false
+            }
+        })?;
+        match failed {
+            Some(err) => Err(err.into()),
+            None => Ok(out.flush()?),
+        }
+    })
+    .await?
 }
 
 /// `/api/v1/log` parameters.

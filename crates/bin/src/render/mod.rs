@@ -6,7 +6,7 @@ mod table;
 use std::io::{self, Write};
 
 use clap::ValueEnum;
-use kev_core::StoredEvent;
+use kev_core::{Event, StoredEvent};
 
 pub use table::{TableStyle, write_table};
 
@@ -24,6 +24,25 @@ pub enum OutputFormat {
     Yaml,
 }
 
+/// Writes one event as one record of a record format.
+pub type RecordWriter = fn(&mut dyn Write, &Event) -> io::Result<()>;
+
+/// How to write one record in `format`; `None` for the tables, which need every row to
+/// size their columns.
+pub fn record_writer(format: OutputFormat) -> Option<RecordWriter> {
+    match format {
+        OutputFormat::Table | OutputFormat::Wide => None,
+        OutputFormat::Json => Some(|out, e| {
+            serde_json::to_writer(&mut *out, e)?;
+            out.write_all(b"\n")
+        }),
+        OutputFormat::Yaml => Some(|out, e| {
+            let doc = serde_norway::to_string(e).map_err(io::Error::other)?;
+            writeln!(out, "---\n{}", doc.trim_end())
+        }),
+    }
+}
+
 /// Writes `events` in `format`; tables get a header, the others one record per event.
 pub fn write_events(
     out: &mut impl Write,
@@ -31,8 +50,8 @@ pub fn write_events(
     format: OutputFormat,
     style: TableStyle,
 ) -> io::Result<()> {
-    match format {
-        OutputFormat::Table | OutputFormat::Wide => write_table(
+    let Some(write) = record_writer(format) else {
+        return write_table(
             out,
             jiff::Timestamp::now(),
             events,
@@ -40,20 +59,10 @@ pub fn write_events(
                 wide: format == OutputFormat::Wide,
                 ..style
             },
-        ),
-        OutputFormat::Json => {
-            for e in events {
-                serde_json::to_writer(&mut *out, &e.event)?;
-                out.write_all(b"\n")?;
-            }
-            Ok(())
-        }
-        OutputFormat::Yaml => {
-            for e in events {
-                let doc = serde_norway::to_string(&e.event).map_err(io::Error::other)?;
-                writeln!(out, "---\n{}", doc.trim_end())?;
-            }
-            Ok(())
-        }
+        );
+    };
+    for e in events {
+        write(out, &e.event)?;
     }
+    Ok(())
 }
