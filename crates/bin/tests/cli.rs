@@ -44,6 +44,20 @@ fn replay(source: &str, store: &[&str]) -> Command {
     kev(&args)
 }
 
+/// A redb store with the bundled sample replayed into it, in a temporary directory.
+fn sample_store() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("data");
+    let source = format!("replay:{}", sample().display());
+    let out = run(replay(&source, &["--store-path", store.to_str().unwrap()]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (dir, store)
+}
+
 fn run(mut cmd: Command) -> Output {
     cmd.output().unwrap()
 }
@@ -150,14 +164,7 @@ fn replay_reads_standard_input() {
 
 #[test]
 fn query_json_output_replays_into_the_same_events() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("data");
-    let source = format!("replay:{}", sample().display());
-    assert!(
-        run(replay(&source, &["--store-path", store.to_str().unwrap()]))
-            .status
-            .success()
-    );
+    let (dir, store) = sample_store();
     let json = run(kev(&[
         "query",
         "--store-path",
@@ -188,14 +195,7 @@ fn query_json_output_replays_into_the_same_events() {
 
 #[test]
 fn records_of_everything_are_streamed_in_the_order_of_a_limited_query() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("data");
-    let source = format!("replay:{}", sample().display());
-    assert!(
-        run(replay(&source, &["--store-path", store.to_str().unwrap()]))
-            .status
-            .success()
-    );
+    let (_dir, store) = sample_store();
     let path = store.to_str().unwrap();
     for format in ["json", "yaml"] {
         for filter in [&[][..], &["--type", "Warning"], &["--collapse"]] {
@@ -228,14 +228,7 @@ fn records_of_everything_are_streamed_in_the_order_of_a_limited_query() {
 
 #[test]
 fn query_filters_and_a_closed_pipe_is_success() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("data");
-    let source = format!("replay:{}", sample().display());
-    assert!(
-        run(replay(&source, &["--store-path", store.to_str().unwrap()]))
-            .status
-            .success()
-    );
+    let (_dir, store) = sample_store();
     let path = store.to_str().unwrap();
 
     let warnings = run(kev(&[
