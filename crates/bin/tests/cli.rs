@@ -44,8 +44,9 @@ fn replay(source: &str, store: &[&str]) -> Command {
     kev(&args)
 }
 
-/// A redb store with the bundled sample replayed into it, in a temporary directory.
-fn sample_store() -> (tempfile::TempDir, PathBuf) {
+/// A redb store with the bundled sample replayed into it, in a temporary directory, and
+/// the output of that replay.
+fn sample_store() -> (tempfile::TempDir, PathBuf, Output) {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("data");
     let source = format!("replay:{}", sample().display());
@@ -55,7 +56,7 @@ fn sample_store() -> (tempfile::TempDir, PathBuf) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    (dir, store)
+    (dir, store, out)
 }
 
 fn run(mut cmd: Command) -> Output {
@@ -72,15 +73,7 @@ fn stdout_events(out: &Output) -> Vec<Event> {
 
 #[test]
 fn replay_prints_every_stored_event_as_a_json_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("data");
-    let source = format!("replay:{}", sample().display());
-    let out = run(replay(&source, &["--store-path", store.to_str().unwrap()]));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_dir, store, out) = sample_store();
     let events = stdout_events(&out);
     assert_eq!(events.len(), sample_len());
     assert!(
@@ -95,6 +88,7 @@ fn replay_prints_every_stored_event_as_a_json_line() {
     );
 
     // The same file again: everything is already stored, nothing is printed twice.
+    let source = format!("replay:{}", sample().display());
     let again = run(replay(&source, &["--store-path", store.to_str().unwrap()]));
     assert!(again.status.success());
     assert!(
@@ -164,7 +158,7 @@ fn replay_reads_standard_input() {
 
 #[test]
 fn query_json_output_replays_into_the_same_events() {
-    let (dir, store) = sample_store();
+    let (dir, store, _) = sample_store();
     let json = run(kev(&[
         "query",
         "--store-path",
@@ -195,7 +189,7 @@ fn query_json_output_replays_into_the_same_events() {
 
 #[test]
 fn records_of_everything_are_streamed_in_the_order_of_a_limited_query() {
-    let (_dir, store) = sample_store();
+    let (_dir, store, _) = sample_store();
     let path = store.to_str().unwrap();
     for format in ["json", "yaml"] {
         for filter in [&[][..], &["--type", "Warning"], &["--collapse"]] {
@@ -228,7 +222,7 @@ fn records_of_everything_are_streamed_in_the_order_of_a_limited_query() {
 
 #[test]
 fn query_filters_and_a_closed_pipe_is_success() {
-    let (_dir, store) = sample_store();
+    let (_dir, store, _) = sample_store();
     let path = store.to_str().unwrap();
 
     let warnings = run(kev(&[
