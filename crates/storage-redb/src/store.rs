@@ -238,9 +238,7 @@ impl RedbStore {
                 detail: format!("seq {seq} is indexed but in no log chunk"),
             })
     }
-}
 
-impl RedbStore {
     /// The keys of the index range `scan` names, in result order when `scan.ordered`
     /// (descending when `newest_first`). A segmented index is read segment by segment,
     /// skipping the segments whose time bounds miss the window.
