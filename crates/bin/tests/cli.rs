@@ -349,4 +349,18 @@ fn check_config_names_every_bad_field() {
     });
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pipeline.batch_max_events"));
+
+    // EventPolicies come from the cluster: not with a replay source, as `kev run` says too.
+    std::fs::write(
+        &file,
+        "source: {type: replay, path: events.json}\npolicies: {source: crd}\n",
+    )
+    .unwrap();
+    let out = run(kev(&["check-config", file.to_str().unwrap()]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("policies.source") && err.contains("source.type: kube"),
+        "{err}"
+    );
 }

@@ -436,7 +436,8 @@ fn policies_without_the_kube_source_are_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("need the kube source (source.type: kube)"),
+        stderr.contains("policies.source")
+            && stderr.contains("needs the kube source (source.type: kube)"),
         "{stderr}"
     );
 }

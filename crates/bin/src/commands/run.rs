@@ -8,7 +8,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::assemble;
 use crate::cli::RunArgs;
-use crate::config::{ConfigErrors, PolicySource, RawConfig, SourceConfig};
+#[cfg(feature = "kube")]
+use crate::config::PolicySource;
+use crate::config::{ConfigErrors, RawConfig, SourceConfig};
 use crate::exit::UsageError;
 use crate::server;
 
@@ -69,27 +71,6 @@ fn apply_flags(
     }
     if let Some(policies) = args.policies {
         config.policies.source = policies;
-    }
-    check_policies(config)
-}
-
-/// EventPolicies are read from the cluster the events come from.
-fn check_policies(config: &RawConfig) -> anyhow::Result<()> {
-    if config.policies.source == PolicySource::None {
-        return Ok(());
-    }
-    if !cfg!(feature = "kube") {
-        return Err(UsageError(
-            "policies from the EventPolicy CRD need the Kubernetes API: this kev was built without the `kube` feature".into(),
-        )
-        .into());
-    }
-    #[cfg(feature = "kube")]
-    if !matches!(config.source, SourceConfig::Kube(_)) {
-        return Err(UsageError(
-            "policies from the EventPolicy CRD (--policies crd / policies.source: crd) need the kube source (source.type: kube)".into(),
-        )
-        .into());
     }
     Ok(())
 }

@@ -448,6 +448,26 @@ impl ServerConfig {
 
 impl RawConfig {
     /// Checks everything that can be checked without IO; every error names its field.
+    /// Why EventPolicies cannot be read with this config, if they cannot: they come from
+    /// the cluster the events come from.
+    fn policies_without_their_source(&self) -> Option<&'static str> {
+        if self.policies.source == PolicySource::None {
+            return None;
+        }
+        if !cfg!(feature = "kube") {
+            return Some(
+                "`crd` needs the Kubernetes API: this kev was built without the `kube` feature",
+            );
+        }
+        #[cfg(feature = "kube")]
+        if !matches!(self.source, SourceConfig::Kube(_)) {
+            return Some(
+                "`crd` (or --policies crd) reads EventPolicies from the cluster the events come from, so it needs the kube source (source.type: kube)",
+            );
+        }
+        None
+    }
+
     pub fn validate(&self) -> Vec<ConfigError> {
         let mut errors = Vec::new();
         if let Err(e) = kev_core::DefaultNormalizer::new(&self.normalize) {
@@ -502,6 +522,9 @@ impl RawConfig {
             && let Err(e) = nats.validate()
         {
             errors.push(e.within("source"));
+        }
+        if let Some(reason) = self.policies_without_their_source() {
+            errors.push(ConfigError::new("policies.source", reason));
         }
         if self.policies.status_interval.is_zero() {
             errors.push(ConfigError::new(
