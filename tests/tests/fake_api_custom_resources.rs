@@ -21,6 +21,16 @@ fn spec(reason: &str) -> EventPolicySpec {
     .unwrap()
 }
 
+/// Creates EventPolicy `name`, selecting Warning events with `reason`, through `api`.
+async fn create(api: &Api<EventPolicy>, name: &str, reason: &str) -> EventPolicy {
+    api.create(
+        &PostParams::default(),
+        &EventPolicy::new(name, spec(reason)),
+    )
+    .await
+    .unwrap()
+}
+
 fn rv(p: &EventPolicy) -> u64 {
     p.metadata
         .resource_version
@@ -146,13 +156,7 @@ async fn create_get_list_delete_with_generation_one_and_status_dropped() {
 async fn generation_moves_with_the_spec_only_and_stale_puts_conflict() {
     let server = FakeApiServer::start().await.unwrap();
     let api: Api<EventPolicy> = Api::namespaced(server.client(), "default");
-    let created = api
-        .create(
-            &PostParams::default(),
-            &EventPolicy::new("p", spec("BackOff")),
-        )
-        .await
-        .unwrap();
+    let created = create(&api, "p", "BackOff").await;
 
     // A label: new resourceVersion, same generation.
     let mut labelled = created.clone();
@@ -189,26 +193,16 @@ async fn generation_moves_with_the_spec_only_and_stale_puts_conflict() {
     assert!(changed.status.is_none());
 
     // A merge patch of the spec, without resourceVersion: generation 3.
-    let patched = api
-        .patch(
-            "p",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"enabled": false}})),
-        )
-        .await
-        .unwrap();
+    let disable = || async {
+        let patch = Patch::Merge(json!({"spec": {"enabled": false}}));
+        api.patch("p", &PatchParams::default(), &patch).await
+    };
+    let patched = disable().await.unwrap();
     assert_eq!(patched.metadata.generation, Some(3));
     assert!(!patched.spec.enabled);
 
-    // A write that changes nothing keeps the resourceVersion.
-    let same = api
-        .patch(
-            "p",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"enabled": false}})),
-        )
-        .await
-        .unwrap();
+    // The same write again changes nothing and keeps the resourceVersion.
+    let same = disable().await.unwrap();
     assert_eq!(rv(&same), rv(&patched));
 
     // JSON patch is not supported by the fake: 415, not a silent success.
@@ -229,13 +223,7 @@ async fn generation_moves_with_the_spec_only_and_stale_puts_conflict() {
 async fn the_status_subresource_changes_only_status() {
     let server = FakeApiServer::start().await.unwrap();
     let api: Api<EventPolicy> = Api::namespaced(server.client(), "default");
-    let created = api
-        .create(
-            &PostParams::default(),
-            &EventPolicy::new("p", spec("BackOff")),
-        )
-        .await
-        .unwrap();
+    let created = create(&api, "p", "BackOff").await;
     let patch = json!({
         "spec": {"enabled": false},
         "metadata": {"labels": {"sneaky": "yes"}},
@@ -283,17 +271,11 @@ async fn the_status_subresource_changes_only_status() {
 async fn resource_versions_come_from_the_one_counter_shared_with_events() {
     let server = FakeApiServer::start().await.unwrap();
     let api: Api<EventPolicy> = Api::namespaced(server.client(), "default");
-    let first = api
-        .create(&PostParams::default(), &EventPolicy::new("a", spec("X")))
-        .await
-        .unwrap();
+    let first = create(&api, "a", "X").await;
     let event = server
         .create("default", core_event("default", "e1", "Started"))
         .unwrap();
-    let second = api
-        .create(&PostParams::default(), &EventPolicy::new("b", spec("X")))
-        .await
-        .unwrap();
+    let second = create(&api, "b", "X").await;
     assert!(rv(&first) < event.rv && event.rv < rv(&second));
     assert_eq!(server.resource_version(), rv(&second));
 }
@@ -307,12 +289,7 @@ async fn watch_streams_changes_after_a_list_and_bookmarks_when_idle() {
     .await
     .unwrap();
     let api: Api<EventPolicy> = Api::namespaced(server.client(), "default");
-    api.create(
-        &PostParams::default(),
-        &EventPolicy::new("before", spec("X")),
-    )
-    .await
-    .unwrap();
+    create(&api, "before", "X").await;
     // Another namespace is not seen by a namespaced watch.
     Api::<EventPolicy>::namespaced(server.client(), "elsewhere")
         .create(
@@ -336,10 +313,7 @@ async fn watch_streams_changes_after_a_list_and_bookmarks_when_idle() {
         .unwrap()
         .boxed();
 
-    let created = api
-        .create(&PostParams::default(), &EventPolicy::new("p", spec("X")))
-        .await
-        .unwrap();
+    let created = create(&api, "p", "X").await;
     api.patch_status(
         "p",
         &PatchParams::default(),
@@ -394,10 +368,12 @@ async fn watch_streams_changes_after_a_list_and_bookmarks_when_idle() {
 async fn kube_runtime_watcher_sees_the_initial_list_and_later_changes() {
     let server = FakeApiServer::start().await.unwrap();
     let api: Api<EventPolicy> = Api::all(server.client());
-    Api::<EventPolicy>::namespaced(server.client(), "a")
-        .create(&PostParams::default(), &EventPolicy::new("one", spec("X")))
-        .await
-        .unwrap();
+    create(
+        &Api::<EventPolicy>::namespaced(server.client(), "a"),
+        "one",
+        "X",
+    )
+    .await;
     let mut stream = kube::runtime::watcher(api, kube::runtime::watcher::Config::default()).boxed();
     let mut names = Vec::new();
     let mut created_second = false;

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use kev_core::pipeline::PipelineReport;
 use kev_core::{MemoryStore, Store};
+use kev_kube_source::WatchStats;
 use kev_tests::fake_api::{FakeApiServer, core_event};
 use kev_tests::harness::{Running, fast_config, fast_server, has_latest, stored_keys, wait_until};
 
@@ -33,6 +35,23 @@ async fn first_run(server: &FakeApiServer, store: &Arc<MemoryStore>) {
     assert_eq!(report.stored, 500);
 }
 
+/// Runs again until the 2,000 events made while stopped are stored: the watch stats and
+/// the run's report.
+async fn second_run(
+    server: &FakeApiServer,
+    store: &Arc<MemoryStore>,
+) -> (WatchStats, PipelineReport) {
+    let run = Running::start(server, fast_config(), Arc::clone(store));
+    wait_until(
+        "the 2 000 new ones are stored",
+        Duration::from_secs(20),
+        || has_latest(server, store),
+    )
+    .await;
+    let stats = run.health.stats();
+    (stats, run.stop().await)
+}
+
 async fn create_while_stopped(server: &FakeApiServer) {
     for i in 0..2_000 {
         let ns = format!("ns-{}", i % 5);
@@ -50,15 +69,7 @@ async fn resumes_from_the_checkpoint_without_a_list() {
     let lists_before = server.list_requests();
     create_while_stopped(&server).await;
 
-    let run = Running::start(&server, fast_config(), Arc::clone(&store));
-    wait_until(
-        "the 2 000 new ones are stored",
-        Duration::from_secs(20),
-        || has_latest(&server, &store),
-    )
-    .await;
-    let stats = run.health.stats();
-    let report = run.stop().await;
+    let (stats, report) = second_run(&server, &store).await;
     assert_eq!(
         server.list_requests(),
         lists_before,
@@ -78,15 +89,7 @@ async fn relists_when_compacted_past_the_checkpoint_and_stores_nothing_twice() {
     create_while_stopped(&server).await;
     server.compact();
 
-    let run = Running::start(&server, fast_config(), Arc::clone(&store));
-    wait_until(
-        "the 2 000 new ones are stored",
-        Duration::from_secs(20),
-        || has_latest(&server, &store),
-    )
-    .await;
-    let stats = run.health.stats();
-    let report = run.stop().await;
+    let (stats, report) = second_run(&server, &store).await;
     assert_eq!(stats.restarts_expired, 1, "one 410, one relist");
     assert_eq!(report.stored, 2_000);
     assert_eq!(
@@ -105,15 +108,7 @@ async fn a_bare_http_410_on_watch_start_relists_instead_of_retrying_forever() {
     create_while_stopped(&server).await;
     server.faults().bare_410_on_next_watches(1);
 
-    let run = Running::start(&server, fast_config(), Arc::clone(&store));
-    wait_until(
-        "the 2 000 new ones are stored",
-        Duration::from_secs(20),
-        || has_latest(&server, &store),
-    )
-    .await;
-    let stats = run.health.stats();
-    let report = run.stop().await;
+    let (stats, report) = second_run(&server, &store).await;
     assert_eq!(stats.restarts_expired, 1);
     assert_eq!(stats.failures, 0, "a 410 is not a failure to back off from");
     assert_eq!((report.stored, report.duplicates), (2_000, 500));
