@@ -109,7 +109,7 @@ fn start_kev(dir: &Path, server: &FakeApiServer) -> Kev {
             "source: {{type: kube, kubeconfig: '{}', backoff_initial: 20ms, backoff_max: 200ms}}\n\
              store: {{type: memory}}\n\
              server: {{enabled: false, api_listen: 'off'}}\n\
-             policies: {{status_interval: 300ms}}\n",
+             policies: {{status_interval: 300ms, secret_refresh: 300ms}}\n",
             kubeconfig.display()
         ),
     )
@@ -391,6 +391,8 @@ async fn a_secret_ref_is_read_through_the_api_and_a_missing_one_is_named() {
         "spec.target.secretRef.name: Secret default/hook-token not found"
     );
 
+    // The Secret appears: the next refresh (policies.secret_refresh) runs the route, with
+    // no new generation of the policy.
     server
         .create_object(
             &SECRETS,
@@ -399,14 +401,6 @@ async fn a_secret_ref_is_read_through_the_api_and_a_missing_one_is_named() {
             json!({"metadata": {"name": "hook-token"}, "data": {"token": "czNjcmV0Cg=="}}),
         )
         .unwrap();
-    // A new generation makes kev read the Secret again.
-    api.patch(
-        "s",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"spec": {"confidenceThreshold": 0.9}})),
-    )
-    .await
-    .unwrap();
     ready(&api, "s", ConditionStatus::True, "RouteRunning").await;
     warning(&server, "t1", "BackOff");
     eventually("t1 delivered", || async {
@@ -414,6 +408,38 @@ async fn a_secret_ref_is_read_through_the_api_and_a_missing_one_is_named() {
     })
     .await;
     assert_eq!(hook.auth("s"), [Some("Bearer s3cret".to_owned())]);
+
+    // A rotated token is used from the next refresh on; nothing is delivered twice.
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(server.client(), "default");
+    secrets
+        .patch(
+            "hook-token",
+            &PatchParams::default(),
+            // base64 of "n3w"
+            &Patch::Merge(json!({"data": {"token": "bjN3"}})),
+        )
+        .await
+        .unwrap();
+    let sent = std::sync::atomic::AtomicUsize::new(0);
+    eventually("the new token in use", || async {
+        let n = sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        warning(&server, &format!("r{n}"), "BackOff");
+        let auth = hook.auth("s");
+        (auth.last() == Some(&Some("Bearer n3w".to_owned()))).then_some(())
+    })
+    .await;
+    let names = hook.names("s");
+    let unique: std::collections::HashSet<_> = names.iter().collect();
+    assert_eq!(unique.len(), names.len(), "{names:?}");
+
+    // The Secret is deleted: the route stops and the policy says why.
+    secrets
+        .delete("hook-token", &Default::default())
+        .await
+        .unwrap();
+    let message = ready(&api, "s", ConditionStatus::False, "MissingSecret").await;
+    assert!(message.contains("not found"), "{message}");
 }
 
 #[test]

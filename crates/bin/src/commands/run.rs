@@ -239,6 +239,7 @@ async fn start_policies(
         client: kev_kube_source::build_client(kube).await?,
         namespace: config.policies.namespace.clone(),
         status_interval: config.policies.status_interval,
+        secret_refresh: config.policies.secret_refresh,
     };
     let control = pipeline.route_control();
     Ok(Some(tokio::spawn(crate::policies::run(

@@ -60,6 +60,10 @@ pub struct PoliciesConfig {
     /// Default `10s`.
     #[serde(deserialize_with = "duration")]
     pub status_interval: Duration,
+    /// The Secrets that policies name in `secretRef` are read again this often; a
+    /// changed one rebuilds the policy's route. Default `60s`.
+    #[serde(deserialize_with = "duration")]
+    pub secret_refresh: Duration,
 }
 
 impl Default for PoliciesConfig {
@@ -68,6 +72,7 @@ impl Default for PoliciesConfig {
             source: PolicySource::None,
             namespace: None,
             status_interval: Duration::from_secs(10),
+            secret_refresh: Duration::from_secs(60),
         }
     }
 }
@@ -529,6 +534,12 @@ impl RawConfig {
         if self.policies.status_interval.is_zero() {
             errors.push(ConfigError::new(
                 "policies.status_interval",
+                "must be longer than 0",
+            ));
+        }
+        if self.policies.secret_refresh.is_zero() {
+            errors.push(ConfigError::new(
+                "policies.secret_refresh",
                 "must be longer than 0",
             ));
         }

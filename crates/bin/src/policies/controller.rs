@@ -27,6 +27,8 @@ pub struct PolicySettings {
     /// Watch this namespace only; `None`: all.
     pub namespace: Option<String>,
     pub status_interval: Duration,
+    /// How often the Secrets named in `secretRef` are read again.
+    pub secret_refresh: Duration,
 }
 
 type Key = (String, String);
@@ -35,6 +37,8 @@ type Key = (String, String);
 struct Refusal {
     reason: &'static str,
     message: String,
+    /// The API could not be asked (not: it answered no); a refresh keeps the route.
+    transient: bool,
 }
 
 impl Refusal {
@@ -42,6 +46,7 @@ impl Refusal {
         Self {
             reason: "InvalidPolicy",
             message: message.into(),
+            transient: false,
         }
     }
 }
@@ -84,6 +89,11 @@ pub async fn run(
         (settings.status_interval / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)),
     );
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut refresh = tokio::time::interval_at(
+        Instant::now() + settings.secret_refresh,
+        settings.secret_refresh,
+    );
+    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut listed: Option<HashSet<Key>> = None;
     tracing::info!(namespace = ?settings.namespace, "watching EventPolicies");
     loop {
@@ -91,6 +101,12 @@ pub async fn run(
             () = shutdown.cancelled() => break,
             _ = tick.tick() => {
                 controller.write_statuses(false).await;
+                continue;
+            }
+            _ = refresh.tick() => {
+                if controller.refresh_secrets().await.is_err() {
+                    break;
+                }
                 continue;
             }
             event = events.next() => event,
@@ -172,11 +188,15 @@ impl Controller {
             self.tracked.insert(key.clone(), Tracked::new(&policy));
         }
         let name = route_name(&key.0, &key.1);
-        let built = self.build(&policy).await;
+        let secret = self.secret_of(&policy).await;
+        let fingerprint = secret.as_ref().map(fingerprint);
+        let built = self.build(&policy, secret).await;
         let Some(tracked) = self.tracked.get_mut(&key) else {
             return Ok(());
         };
         tracked.generation = generation;
+        tracked.secret = fingerprint;
+        tracked.policy = Some(policy.clone());
         match built {
             Ok(Some(route)) => {
                 self.control
@@ -217,19 +237,20 @@ impl Controller {
         Ok(())
     }
 
-    /// The route of a valid, enabled policy; `None` when it is disabled.
-    async fn build(&self, policy: &EventPolicy) -> Result<Option<Route>, Refusal> {
+    /// The route of a valid, enabled policy, with the token `secret` read for it; `None`
+    /// when it is disabled.
+    async fn build(
+        &self,
+        policy: &EventPolicy,
+        secret: Option<Result<String, Refusal>>,
+    ) -> Result<Option<Route>, Refusal> {
         policy
             .validate()
             .map_err(|e| Refusal::invalid(e.to_string()))?;
         if !policy.spec.enabled {
             return Ok(None);
         }
-        let namespace = policy.metadata.namespace.as_deref().unwrap_or_default();
-        let token = match &policy.spec.target.secret_ref {
-            Some(r) => Some(self.read_secret(namespace, r).await?),
-            None => None,
-        };
+        let token = secret.transpose()?;
         let config =
             route_config(policy, token.as_deref()).map_err(|e| Refusal::invalid(e.to_string()))?;
         crate::assemble::build_route(&config, &self.store, Some(&self.client))
@@ -237,10 +258,50 @@ impl Controller {
             .map_err(|e| Refusal::invalid(format!("spec.target: {e:#}")))
     }
 
+    /// The token of the Secret `policy` names, or why it cannot be had; `None` when it
+    /// names none.
+    async fn secret_of(&self, policy: &EventPolicy) -> Option<Result<String, Refusal>> {
+        let r = policy.spec.target.secret_ref.as_ref()?;
+        let namespace = policy.metadata.namespace.as_deref().unwrap_or_default();
+        Some(self.read_secret(namespace, r).await)
+    }
+
+    /// Reads the Secrets of the policies again and rebuilds the route of each policy whose
+    /// Secret changed (or appeared, or went).
+    async fn refresh_secrets(&mut self) -> Result<(), kev_core::pipeline::PipelineStopped> {
+        let mut changed = Vec::new();
+        for tracked in self.tracked.values() {
+            let Some(policy) = &tracked.policy else {
+                continue;
+            };
+            let Some(secret) = self.secret_of(policy).await else {
+                continue;
+            };
+            if secret.as_ref().is_err_and(|r| r.transient) {
+                // The API did not answer: keep what runs, ask again next time.
+                continue;
+            }
+            if tracked.secret != Some(fingerprint(&secret)) {
+                changed.push(policy.clone());
+            }
+        }
+        for policy in changed {
+            let key = key(&policy);
+            tracing::info!(policy = %format!("{}/{}", key.0, key.1), "the policy's Secret changed; rebuilding its route");
+            if let Some(tracked) = self.tracked.get_mut(&key) {
+                // Not the generation the route was made from: `apply` rebuilds it.
+                tracked.generation = None;
+            }
+            self.apply(policy).await?;
+        }
+        Ok(())
+    }
+
     async fn read_secret(&self, namespace: &str, r: &SecretKeyRef) -> Result<String, Refusal> {
         let missing = |message: String| Refusal {
             reason: "MissingSecret",
             message,
+            transient: false,
         };
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
         let secret = match secrets.get_opt(&r.name).await {
@@ -252,10 +313,13 @@ impl Controller {
                 )));
             }
             Err(e) => {
-                return Err(missing(format!(
-                    "spec.target.secretRef.name: cannot read Secret {namespace}/{}: {e}",
-                    r.name
-                )));
+                return Err(Refusal {
+                    transient: true,
+                    ..missing(format!(
+                        "spec.target.secretRef.name: cannot read Secret {namespace}/{}: {e}",
+                        r.name
+                    ))
+                });
             }
         };
         let value = secret
@@ -335,6 +399,18 @@ impl Controller {
             t.wrote(written, now);
         }
     }
+}
+
+/// What a Secret read gave, as a hash: enough to see a change, without keeping another
+/// copy of the token.
+fn fingerprint(secret: &Result<String, Refusal>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    match secret {
+        Ok(token) => (0u8, token).hash(&mut h),
+        Err(refusal) => (1u8, &refusal.message).hash(&mut h),
+    }
+    h.finish()
 }
 
 fn object_ref(policy: &EventPolicy) -> ObjectRef {

@@ -7,7 +7,8 @@
 //!   its route through [`RouteControl`](kev_core::pipeline::RouteControl) and goes on
 //!   from the route's stored cursor, so nothing already delivered is sent again.
 //! - Only a new `metadata.generation` (a spec change) rebuilds the route; kev's own
-//!   status writes come back through the watch and are ignored.
+//!   status writes come back through the watch and are ignored. So does a change of the
+//!   Secret a policy names, which kev reads again every `policies.secret_refresh`.
 //! - An invalid policy gets `Ready=False` (reason `InvalidPolicy`, the message naming the
 //!   field) and a Warning event `InvalidPolicy` through kev's recorder; its old route,
 //!   if any, stops. `enabled: false` or a deletion stops the route; its cursor stays.

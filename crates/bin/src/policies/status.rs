@@ -15,6 +15,10 @@ pub struct Tracked {
     pub generation: Option<i64>,
     /// Shared with every route built for this policy, so counts survive a replacement.
     pub stats: RouteStats,
+    /// The policy as last applied, to rebuild its route when its Secret changes.
+    pub policy: Option<EventPolicy>,
+    /// A hash of what its Secret read gave then (`None`: it names no Secret).
+    pub secret: Option<u64>,
     /// The counters the status held when kev first saw the policy: totals go on
     /// across kev restarts.
     base: EventPolicyStatus,
@@ -30,6 +34,8 @@ impl Tracked {
             uid: policy.metadata.uid.clone(),
             generation: None,
             stats: RouteStats::default(),
+            policy: None,
+            secret: None,
             ready: status
                 .conditions
                 .iter()
