@@ -22,9 +22,9 @@ pub struct Parts {
     pub readiness: Vec<Check>,
 }
 
-pub async fn assemble(config: &RawConfig) -> anyhow::Result<Parts> {
+pub async fn assemble(config: &RawConfig, kube: Option<&KubeClient>) -> anyhow::Result<Parts> {
     let store = open_store(&config.store)?;
-    let (source, mut readiness) = open_source(&config.source).await?;
+    let (source, mut readiness) = open_source(&config.source, kube)?;
     readiness.push(("store".into(), Box::new(|| true)));
     let normalizer = Arc::new(DefaultNormalizer::new(&config.normalize)?);
     let filter = Arc::new(SelectorFilter::compile(&config.filter).map_err(|e| e.within("filter"))?);
@@ -44,9 +44,8 @@ pub async fn assemble(config: &RawConfig) -> anyhow::Result<Parts> {
     if config.routes.is_empty() && config.policies.source == crate::config::PolicySource::None {
         pipeline = pipeline.route(default_route()?);
     }
-    let kube = kube_client(config).await?;
     for (i, route) in config.routes.iter().enumerate() {
-        let built = build_route(route, &store, kube.as_ref())
+        let built = build_route(route, &store, kube)
             .with_context(|| format!("routes[{i}] ({})", route.name))?;
         pipeline = pipeline.route(built);
     }
@@ -63,19 +62,20 @@ fn default_route() -> anyhow::Result<Route> {
     Ok(Route::new("stdout", Arc::new(kev_core::filter::KeepAll)).sink(sink.build()?))
 }
 
-/// A client for the Kubernetes enricher, when the source is the Kubernetes API and some
-/// route gathers context: logs and specs come from the same cluster as the events.
+/// The client of the kube source (see [`kube_client`]); enrichment reads logs and specs
+/// from the same cluster as the events.
 #[cfg(feature = "kube")]
 pub type KubeClient = kube::Client;
 #[cfg(not(feature = "kube"))]
 pub type KubeClient = std::convert::Infallible;
 
-async fn kube_client(config: &RawConfig) -> anyhow::Result<Option<KubeClient>> {
-    if !config.routes.iter().any(|r| r.enrich.is_some()) {
-        return Ok(None);
-    }
+/// The one client of a kube source: the source, the enricher and the EventPolicy watch
+/// all use it, so its `qps`/`burst` budget covers all their requests (leader election
+/// has a client of its own). `None` for other sources.
+#[cfg_attr(not(feature = "kube"), allow(unused_variables))]
+pub async fn kube_client(source: &SourceConfig) -> anyhow::Result<Option<KubeClient>> {
     #[cfg(feature = "kube")]
-    if let SourceConfig::Kube(kube) = &config.source {
+    if let SourceConfig::Kube(kube) = source {
         return Ok(Some(kev_kube_source::build_client(kube).await?));
     }
     Ok(None)
@@ -171,12 +171,20 @@ pub fn open_store_for_reading(config: &StoreConfig) -> Result<Arc<dyn Store>, St
     }
 }
 
-async fn open_source(config: &SourceConfig) -> anyhow::Result<(Box<dyn EventSource>, Vec<Check>)> {
+/// `kube`: the client from [`kube_client`] for a kube source.
+#[cfg_attr(not(feature = "kube"), allow(unused_variables))]
+fn open_source(
+    config: &SourceConfig,
+    kube: Option<&KubeClient>,
+) -> anyhow::Result<(Box<dyn EventSource>, Vec<Check>)> {
     match config {
         SourceConfig::Replay { path } => Ok((Box::new(ReplaySource::open(path)?), Vec::new())),
         #[cfg(feature = "kube")]
-        SourceConfig::Kube(kube) => {
-            let source = kev_kube_source::KubeSource::connect(kube.clone()).await?;
+        SourceConfig::Kube(config) => {
+            let client = kube
+                .cloned()
+                .context("the kube source is opened with its client")?;
+            let source = kev_kube_source::KubeSource::with_client(client, config.clone())?;
             let health = source.health();
             let check: Check = ("watch".into(), Box::new(move || health.is_ready()));
             Ok((Box::new(source), vec![check]))

@@ -123,6 +123,9 @@ async fn run_pipeline(config: RawConfig, _args: RunArgs) -> anyhow::Result<ExitC
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
 
+    // One client, one qps budget, for the source, enrichment and EventPolicies; leader
+    // election has its own, so that a renewal never waits behind their requests.
+    let kube = assemble::kube_client(&config.source).await?;
     #[cfg(feature = "kube")]
     let candidate = crate::election::candidate(&config).await?;
     let readiness = server::Readiness::default();
@@ -137,7 +140,7 @@ async fn run_pipeline(config: RawConfig, _args: RunArgs) -> anyhow::Result<ExitC
         let listen: SocketAddr = config.server.listen.parse()?;
         servers.push(server::serve(listen, metrics, readiness.clone(), server_stop.clone()).await?);
     }
-    let leading = |stop| lead(&config, &readiness, stop, &server_stop);
+    let leading = |stop| lead(&config, kube.as_ref(), &readiness, stop, &server_stop);
     #[cfg(feature = "kube")]
     let outcome = match candidate {
         Some(c) => crate::election::run_elected(c, shutdown, leading).await,
@@ -156,11 +159,12 @@ async fn run_pipeline(config: RawConfig, _args: RunArgs) -> anyhow::Result<ExitC
 /// source, serve the read API and run the pipeline until `stop`.
 async fn lead(
     config: &RawConfig,
+    kube: Option<&assemble::KubeClient>,
     readiness: &server::Readiness,
     stop: CancellationToken,
     server_stop: &CancellationToken,
 ) -> anyhow::Result<ExitCode> {
-    let parts = assemble::assemble(config).await?;
+    let parts = assemble::assemble(config, kube).await?;
     readiness.set_checks(parts.readiness);
     let api_stop = server_stop.child_token();
     let api = if config.server.api_enabled() {
@@ -183,7 +187,7 @@ async fn lead(
     #[cfg(feature = "kube")]
     let policies_stop = stop.child_token();
     #[cfg(feature = "kube")]
-    let policies = start_policies(config, &mut pipeline, &parts.store, &policies_stop).await?;
+    let policies = start_policies(config, kube, &mut pipeline, &parts.store, &policies_stop)?;
     let report = pipeline.run(stop).await;
     #[cfg(feature = "kube")]
     if let Some(task) = policies {
@@ -223,20 +227,21 @@ async fn lead(
 
 /// With `policies.source: crd`, the EventPolicy watch, changing the pipeline's routes.
 #[cfg(feature = "kube")]
-async fn start_policies(
+fn start_policies(
     config: &RawConfig,
+    kube: Option<&kube::Client>,
     pipeline: &mut kev_core::pipeline::Pipeline,
     store: &std::sync::Arc<dyn kev_core::Store>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<anyhow::Result<()>>>> {
-    let SourceConfig::Kube(kube) = &config.source else {
+    let Some(client) = kube.cloned() else {
         return Ok(None);
     };
     if config.policies.source != PolicySource::Crd {
         return Ok(None);
     }
     let settings = crate::policies::PolicySettings {
-        client: kev_kube_source::build_client(kube).await?,
+        client,
         namespace: config.policies.namespace.clone(),
         status_interval: config.policies.status_interval,
         secret_refresh: config.policies.secret_refresh,
