@@ -4,6 +4,7 @@
 //! recorded in the store ([`RemediationRecord`]) and counted.
 
 mod config;
+mod keyed_http;
 mod outcome;
 mod payload;
 mod protocol;

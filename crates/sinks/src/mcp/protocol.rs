@@ -23,6 +23,7 @@ use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
+use super::keyed_http::KeyedHttp;
 use super::outcome::{Answer, OutcomeStatus, first_text};
 use super::rest::read_answer_value;
 use super::secret::Token;
@@ -41,7 +42,7 @@ struct Open {
 
 /// Calls one tool of one MCP server, in one session reused across calls.
 pub(super) struct McpClient {
-    http: reqwest_mcp::Client,
+    http: KeyedHttp,
     endpoint: Arc<str>,
     tool: String,
     timeout: Duration,
@@ -86,7 +87,7 @@ impl McpClient {
                 ConfigError::new("endpoint", format!("cannot build the HTTP client: {e}"))
             })?;
         Ok(Self {
-            http,
+            http: KeyedHttp(http),
             endpoint: endpoint.into(),
             tool: tool.to_owned(),
             timeout,

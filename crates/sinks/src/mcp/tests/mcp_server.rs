@@ -226,6 +226,13 @@ async fn mcp_tool_call_arguments_field_by_field() {
     }
     let metas = remediator.metas.lock().unwrap().clone();
     assert_eq!(metas[0][crate::mcp::IDEMPOTENCY_META_KEY], "uid-1/101");
+    // The call also carries it as the header the REST mode sends; nothing else does.
+    let keys: Vec<&str> = headers
+        .iter()
+        .filter_map(|h| h.get("idempotency-key"))
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["uid-1/101"], "{} requests", headers.len());
 
     let rec = record(&store, &event).unwrap();
     assert_eq!(rec.status, OutcomeStatus::Success);
