@@ -104,6 +104,7 @@ impl ServerHandler for Remediator {
 }
 
 pub(super) struct McpServer {
+    pub addr: std::net::SocketAddr,
     pub url: String,
     pub headers: Arc<Mutex<Vec<HeaderMap>>>,
     /// The server's sessions: clearing them makes it answer 404 to the session id.
@@ -143,11 +144,33 @@ pub(super) async fn serve_mcp(
             .await;
     });
     McpServer {
+        addr,
         url: format!("http://{addr}/mcp"),
         headers,
         sessions,
         stop,
     }
+}
+
+impl McpServer {
+    /// Stops the server and waits until its address refuses connections.
+    async fn shut_down(&self) {
+        self.stop.cancel();
+        let addr = self.addr;
+        eventually("the old server to stop accepting", || {
+            std::net::TcpStream::connect(addr).is_err()
+        })
+        .await;
+    }
+}
+
+/// A new server process on `addr` (a restart, or the first start after an outage),
+/// with a new remediator: it knows no earlier session.
+async fn serve_mcp_at(addr: std::net::SocketAddr) -> (Remediator, McpServer) {
+    let remediator = Remediator::default();
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let server = serve_mcp(remediator.clone(), listener).await;
+    (remediator, server)
 }
 
 pub(super) async fn start_mcp(remediator: Remediator) -> McpServer {
@@ -348,9 +371,7 @@ async fn mcp_down_is_retried_with_backoff_and_other_route_unaffected() {
     // The fix route has been failing meanwhile; its cursor has not moved.
     assert_eq!(store.cursor("fix").unwrap(), 0);
 
-    let remediator = Remediator::default();
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let server = serve_mcp(remediator.clone(), listener).await;
+    let (remediator, server) = serve_mcp_at(addr).await;
     let report = run.await.unwrap().unwrap();
     let fix = report.routes.iter().find(|r| r.route == "fix").unwrap();
     assert_eq!(fix.delivered, 5);
@@ -464,20 +485,14 @@ async fn a_session_the_server_forgot_is_reopened_without_an_error() {
 
 #[tokio::test]
 async fn a_restarted_server_gets_a_new_session_and_an_outage_is_retryable() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let first = Remediator::default();
-    let server = serve_mcp(first.clone(), listener).await;
+    let server = start_mcp(first.clone()).await;
     let store = Arc::new(MemoryStore::new());
     let sink = mcp_config(&server.url).build("r", store).unwrap();
     sink.deliver(&[backoff_event(1, "web-0")]).await.unwrap();
 
     // The server goes away: the call fails, retryable, and nothing is acknowledged.
-    server.stop.cancel();
-    eventually("the old server to stop accepting", || {
-        std::net::TcpStream::connect(addr).is_err()
-    })
-    .await;
+    server.shut_down().await;
     let err = sink
         .deliver(&[backoff_event(2, "web-0")])
         .await
@@ -486,9 +501,7 @@ async fn a_restarted_server_gets_a_new_session_and_an_outage_is_retryable() {
     assert_eq!(err.delivered, 0);
 
     // A new server process on the same address knows nothing of the old session.
-    let second = Remediator::default();
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let server = serve_mcp(second.clone(), listener).await;
+    let (second, server) = serve_mcp_at(server.addr).await;
     sink.deliver(&[backoff_event(2, "web-0")]).await.unwrap();
     sink.deliver(&[backoff_event(3, "web-0")]).await.unwrap();
     assert_eq!(accepted_uids(&first), ["uid-1"]);
@@ -499,21 +512,12 @@ async fn a_restarted_server_gets_a_new_session_and_an_outage_is_retryable() {
 
 #[tokio::test]
 async fn a_restart_between_calls_is_transparent() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let first = Remediator::default();
-    let server = serve_mcp(first.clone(), listener).await;
+    let server = start_mcp(Remediator::default()).await;
     let store = Arc::new(MemoryStore::new());
     let sink = mcp_config(&server.url).build("r", store).unwrap();
     sink.deliver(&[backoff_event(1, "web-0")]).await.unwrap();
-    server.stop.cancel();
-    eventually("the old server to stop accepting", || {
-        std::net::TcpStream::connect(addr).is_err()
-    })
-    .await;
-    let second = Remediator::default();
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let server = serve_mcp(second.clone(), listener).await;
+    server.shut_down().await;
+    let (second, server) = serve_mcp_at(server.addr).await;
     // No call happened during the outage: the first one after it just works.
     sink.deliver(&[backoff_event(2, "web-0")]).await.unwrap();
     assert_eq!(accepted_uids(&second), ["uid-2"]);
