@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use jiff::Timestamp;
 use kev_core::metrics as names;
-use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_of, time_key};
+use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_of};
 use kev_core::store::query::Matches;
 use kev_core::store::retention::{Snapshot, take_oldest};
 use kev_core::store::segments::{Merge, MergeOrder, Segment, SegmentBounds, segment_of};
@@ -502,7 +502,7 @@ impl<'t> Indexes<'t> {
         self.time.insert(keys.time.as_slice(), ())?;
         self.namespace.insert(keys.namespace.as_slice(), ())?;
         self.object.insert(keys.object.as_slice(), ())?;
-        let bounds = SegmentBounds::at(time_key(event.time()));
+        let bounds = SegmentBounds::at(keys.time_key());
         match self.touched.last_mut() {
             Some((last, b)) if *last == segment => b.widen(&bounds),
             _ => self.touched.push((segment, bounds)),

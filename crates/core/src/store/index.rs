@@ -73,6 +73,13 @@ impl IndexKeys {
         Self::build(event, seq, Some(segment))
     }
 
+    /// The event's time key ([`time_key`]), the start of [`Self::time`].
+    pub fn time_key(&self) -> [u8; 12] {
+        let mut out = [0; 12];
+        out.copy_from_slice(&self.time[..12]);
+        out
+    }
+
     fn build(event: &Event, seq: u64, segment: Option<u64>) -> Self {
         let suffix = suffix(event.time(), seq);
         let segment = segment.map(u64::to_be_bytes);
