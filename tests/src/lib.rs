@@ -7,5 +7,6 @@ pub mod fake_api;
 pub mod harness;
 pub mod pod_api;
 pub mod simple_normalizer;
+pub mod tools;
 
 pub use simple_normalizer::SimpleNormalizer;

@@ -1,4 +1,4 @@
-//! Every real Event recorded in `$KEV_REAL_EVENTS_DIR` replays and normalizes: counts
+//! Every real Event in `tests/fixtures/real-events` replays and normalizes: counts
 //! per file match SOURCES.md, the events.k8s.io/v1 twins equal their core/v1
 //! originals, and eventTime-only events take their times from eventTime.
 
@@ -12,19 +12,19 @@ use kev_core::{
     ReplaySource, SourceItem,
 };
 
-/// The fixture folder, or `None` (with a note) when the variable is unset.
-fn fixtures_dir() -> Option<PathBuf> {
-    let Some(dir) = std::env::var_os("KEV_REAL_EVENTS_DIR") else {
-        eprintln!("note: KEV_REAL_EVENTS_DIR is not set; skipping the real-event tests");
-        return None;
-    };
-    let dir = PathBuf::from(dir);
+/// The fixture folder: the repository's copy (`tests/fixtures/real-events`), or
+/// `$KEV_REAL_EVENTS_DIR` to try another corpus laid out the same way.
+fn fixtures_dir() -> PathBuf {
+    let dir = std::env::var_os("KEV_REAL_EVENTS_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/real-events"),
+        PathBuf::from,
+    );
     assert!(
-        dir.is_dir(),
-        "KEV_REAL_EVENTS_DIR={} is set but is not a folder",
+        dir.join("SOURCES.md").is_file(),
+        "{} holds no SOURCES.md: not a real-event fixture folder",
         dir.display()
     );
-    Some(dir)
+    dir
 }
 
 /// File name → event count, from the table in SOURCES.md.
@@ -69,7 +69,7 @@ fn normalizer() -> DefaultNormalizer {
 
 #[tokio::test]
 async fn all_real_events_replay_and_normalize() {
-    let Some(dir) = fixtures_dir() else { return };
+    let dir = fixtures_dir();
     let expected = expected_counts(&dir);
     assert_eq!(expected.len(), 22, "SOURCES.md lists 22 files");
     assert_eq!(expected.values().sum::<usize>(), 739);
@@ -107,7 +107,7 @@ async fn normalized_by_uid(path: &Path) -> BTreeMap<String, Event> {
 
 #[tokio::test]
 async fn events_k8s_io_twins_equal_their_core_v1_originals() {
-    let Some(dir) = fixtures_dir() else { return };
+    let dir = fixtures_dir();
     for stem in [
         "rancher-support-bundle-kit-default",
         "rancher-support-bundle-kit-harvester-system",
@@ -127,7 +127,7 @@ async fn events_k8s_io_twins_equal_their_core_v1_originals() {
 
 #[tokio::test]
 async fn event_time_only_events_take_their_times_from_event_time() {
-    let Some(dir) = fixtures_dir() else { return };
+    let dir = fixtures_dir();
     let n = normalizer();
     let absent = |v: &Option<String>| v.as_deref().is_none_or(|s| s.is_empty() || s == "null");
     let mut checked = 0;
@@ -158,7 +158,7 @@ async fn event_time_only_events_take_their_times_from_event_time() {
 
 #[tokio::test]
 async fn the_one_series_event_counts_its_series() {
-    let Some(dir) = fixtures_dir() else { return };
+    let dir = fixtures_dir();
     let path = dir.join("replicatedhq-troubleshoot-analyze-image-pull-fail.json");
     let n = normalizer();
     let (raws, _) = replay(&path).await;

