@@ -24,7 +24,7 @@ pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use enrich::{EnrichConfig, EnrichedEvent, Enricher, EventContext};
+pub use enrich::{EnrichConfig, Enricher, EventContext};
 pub use event::{Event, EventType, IdempotencyKey, ObjectRef};
 pub use filter::{Filter, FilterConfig, RuleConfig, SelectorFilter};
 pub use normalize::{DefaultNormalizer, KubeEvent, NormalizeConfig, NormalizeError, Normalizer};
@@ -33,7 +33,7 @@ pub use ratelimit::{
     TokenBucketLimiter,
 };
 pub use remediation::{RemediationConfig, RemediationGate};
-pub use sink::{Sink, SinkError};
+pub use sink::{Batch, Sink, SinkError};
 pub use source::replay::ReplaySource;
 pub use source::{CommitHook, EventSource, RawEvent, SourceError, SourceItem};
 pub use store::{

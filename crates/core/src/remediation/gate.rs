@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{RemediationConfig, RemediationKey, owner_of};
 use crate::event::Event;
 use crate::ratelimit::Clock;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoreOp};
 
 /// The store namespace of gate records ([`Store::put_state`]); the key is
 /// `<route>|<problem key>`.
@@ -170,7 +170,7 @@ impl RemediationGate {
             Some(bytes) => {
                 serde_json::from_slice::<GateRecord>(&bytes).map_err(|e| StoreError::Decode {
                     key: format!("{STATE_NAMESPACE}/{key}"),
-                    detail: e.to_string(),
+                    source: e.into(),
                 })?
             }
             None => GateRecord::default(),
@@ -183,9 +183,10 @@ impl RemediationGate {
         if decision == GateDecision::Fire {
             record.fired_by = Some(idempotency);
         }
-        let bytes = serde_json::to_vec(&record).map_err(|e| StoreError::Decode {
-            key: format!("{STATE_NAMESPACE}/{key}"),
-            detail: e.to_string(),
+        let bytes = serde_json::to_vec(&record).map_err(|source| StoreError::Encode {
+            op: StoreOp::Write,
+            what: "remediation gate record",
+            source,
         })?;
         store.put_state(STATE_NAMESPACE, &key, &bytes)?;
         Ok(decision)

@@ -3,22 +3,37 @@
 //!
 //! The delivery rule (docs/specs/delivery.md): the cursor is committed only past events
 //! that every sink of the route acknowledged or that were dead-lettered.
+//!
+//! By concern: [`select`] (filter, limiter, gate), [`deliver`] (the sinks, concurrently,
+//! with retries and dead letters), [`commit`] (the cursor) and [`stats`] (one tally per
+//! batch, flushed once into the report, the live stats and the metrics). This file reads
+//! the log page by page and hands each batch through them.
+
+mod commit;
+mod deliver;
+mod select;
+mod stats;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::{Backoff, PipelineError};
-use crate::enrich::{EnrichedEvent, Enricher, EventContext};
+use super::PipelineError;
+use super::stored_at::StoredAt;
+use crate::enrich::{Enricher, EventContext};
 use crate::filter::Filter;
 use crate::metrics as m;
-use crate::ratelimit::{Decision, RateLimiter};
-use crate::remediation::{GateDecision, RemediationGate};
-use crate::sink::{Sink, SinkError};
-use crate::store::{AsyncStore, DeadLetter, StoreOp, StoredEvent};
+use crate::ratelimit::RateLimiter;
+use crate::remediation::RemediationGate;
+use crate::sink::{Batch, Sink};
+use crate::store::{AsyncStore, StoreTask, StoredEvent};
+use commit::PendingCommit;
+use deliver::{Delivered, Deliverer};
+use stats::Tally;
+
+pub use stats::{RouteReport, RouteStats, RouteStatsSnapshot};
 
 /// Sink batches delivered per cursor commit when a backlog is read: a commit is a durable
 /// write (an fsync on redb), so committing once per batch of 100 would cap a drain at a
@@ -48,89 +63,6 @@ impl Default for SinkPolicy {
     }
 }
 
-/// What a route did during one run.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RouteReport {
-    pub route: String,
-    pub delivered: u64,
-    pub filtered: u64,
-    pub limited: u64,
-    pub suppressed: u64,
-    pub dead_lettered: u64,
-    /// Held back by the remediation gate (below the occurrence threshold or cooling down).
-    pub gated: u64,
-    /// The committed cursor when the route stopped.
-    pub cursor: u64,
-}
-
-/// Live counters of a route, readable while it runs (an EventPolicy's status reads
-/// them). Cheap to clone; clones share the counters. Hand the same handle to the route
-/// that replaces this one ([`Route::stats_handle`]) and the counts go on.
-///
-/// ```
-/// use std::sync::Arc;
-/// use kev_core::pipeline::{Route, RouteStats};
-/// let stats = RouteStats::default();
-/// let route = Route::new("r", Arc::new(kev_core::filter::KeepAll)).stats_handle(stats.clone());
-/// assert_eq!(route.stats().snapshot(), stats.snapshot());
-/// assert_eq!(stats.snapshot().matched, 0);
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct RouteStats(Arc<RouteCounters>);
-
-#[derive(Debug, Default)]
-struct RouteCounters {
-    matched: AtomicU64,
-    delivered: AtomicU64,
-    dead_lettered: AtomicU64,
-    limited: AtomicU64,
-    cooled_down: AtomicU64,
-    below_threshold: AtomicU64,
-    /// Unix milliseconds of the last match; 0: none yet.
-    last_matched_ms: AtomicI64,
-}
-
-/// The counters of a [`RouteStats`] at one moment.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RouteStatsSnapshot {
-    /// Events that passed the route's filter.
-    pub matched: u64,
-    /// Events every sink acknowledged.
-    pub delivered: u64,
-    /// Events dead-lettered after a permanent failure.
-    pub dead_lettered: u64,
-    /// Events the rate limiter held back (limited or suppressed).
-    pub limited: u64,
-    /// Events the remediation gate held back because the problem cools down.
-    pub cooled_down: u64,
-    /// Events the remediation gate held back below its occurrence threshold.
-    pub below_threshold: u64,
-    /// When an event last passed the filter.
-    pub last_matched: Option<jiff::Timestamp>,
-}
-
-impl RouteStats {
-    pub fn snapshot(&self) -> RouteStatsSnapshot {
-        let c = &self.0;
-        let last = c.last_matched_ms.load(Ordering::Relaxed);
-        RouteStatsSnapshot {
-            matched: c.matched.load(Ordering::Relaxed),
-            delivered: c.delivered.load(Ordering::Relaxed),
-            dead_lettered: c.dead_lettered.load(Ordering::Relaxed),
-            limited: c.limited.load(Ordering::Relaxed),
-            cooled_down: c.cooled_down.load(Ordering::Relaxed),
-            below_threshold: c.below_threshold.load(Ordering::Relaxed),
-            last_matched: (last > 0)
-                .then(|| jiff::Timestamp::from_millisecond(last).ok())
-                .flatten(),
-        }
-    }
-
-    fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-}
-
 /// A named path from the store log to one or more sinks.
 ///
 /// ```
@@ -140,7 +72,7 @@ impl RouteStats {
 /// # #[derive(Debug)] struct Null;
 /// # #[async_trait::async_trait] impl kev_core::Sink for Null {
 /// #   fn name(&self) -> &str { "null" }
-/// #   async fn deliver(&self, _: &[kev_core::StoredEvent]) -> Result<(), kev_core::SinkError> { Ok(()) } }
+/// #   async fn deliver(&self, _: kev_core::Batch<'_>) -> Result<(), kev_core::SinkError> { Ok(()) } }
 /// let route = Route::new("all", Arc::new(KeepAll)).sink(Arc::new(Null));
 /// assert_eq!(route.name(), "all");
 /// ```
@@ -156,66 +88,13 @@ pub struct Route {
     stats: RouteStats,
 }
 
-/// A batch as the sinks get it: the events alone, or with their context.
-#[derive(Clone, Copy)]
-enum Items<'a> {
-    Plain(&'a [StoredEvent]),
-    Enriched(&'a [EnrichedEvent]),
-}
-
-impl<'a> Items<'a> {
-    fn len(self) -> usize {
-        match self {
-            Self::Plain(e) => e.len(),
-            Self::Enriched(e) => e.len(),
-        }
-    }
-
-    fn is_empty(self) -> bool {
-        self.len() == 0
-    }
-
-    fn skip(self, n: usize) -> Self {
-        match self {
-            Self::Plain(e) => Self::Plain(&e[n..]),
-            Self::Enriched(e) => Self::Enriched(&e[n..]),
-        }
-    }
-
-    fn one(self, i: usize) -> Self {
-        match self {
-            Self::Plain(e) => Self::Plain(&e[i..=i]),
-            Self::Enriched(e) => Self::Enriched(&e[i..=i]),
-        }
-    }
-
-    fn stored(self, i: usize) -> &'a StoredEvent {
-        match self {
-            Self::Plain(e) => &e[i],
-            Self::Enriched(e) => &e[i].stored,
-        }
-    }
-
-    async fn send(self, sink: &dyn Sink) -> Result<(), SinkError> {
-        match self {
-            Self::Plain(e) => sink.deliver(e).await,
-            Self::Enriched(e) => sink.deliver_enriched(e).await,
-        }
-    }
-}
-
 pub(super) struct RouteContext {
     pub store: AsyncStore,
     pub last_seq: watch::Receiver<u64>,
     pub ingest_done: CancellationToken,
     /// Cancelled when the drain timeout passed: stop without committing.
     pub abort: CancellationToken,
-    pub stored_at: super::stored_at::StoredAt,
-}
-
-enum Delivered {
-    Yes,
-    Aborted,
+    pub stored_at: StoredAt,
 }
 
 impl Route {
@@ -262,8 +141,8 @@ impl Route {
         self
     }
 
-    /// Gathers context for each selected event; the sinks then get
-    /// [`Sink::deliver_enriched`] instead of [`Sink::deliver`].
+    /// Gathers context for each selected event; the sinks then find it in
+    /// [`Batch::contexts`].
     #[must_use]
     pub fn enricher(mut self, enricher: Arc<dyn Enricher>) -> Self {
         self.enricher = Some(enricher);
@@ -288,18 +167,7 @@ impl Route {
             route: name.clone(),
             ..Default::default()
         };
-        // Registering the cursor makes retention wait for this route.
-        let mut cursor = ctx
-            .store
-            .run(StoreOp::Commit, {
-                let name = name.clone();
-                move |s| {
-                    let c = s.cursor(&name)?;
-                    s.commit_cursor(&name, c)?;
-                    Ok(c)
-                }
-            })
-            .await?;
+        let mut cursor = commit::register(&ctx.store, &name).await?;
         report.cursor = cursor;
         // The commit of the last page runs while the next page is delivered.
         let mut in_flight: Option<PendingCommit> = None;
@@ -310,7 +178,7 @@ impl Route {
                 .set(last.saturating_sub(cursor) as f64);
             if cursor >= last {
                 // Nothing to read: make what was delivered durable before waiting.
-                finish_commit(in_flight.take(), &name, &mut report).await?;
+                commit::finish(in_flight.take(), &name, &mut report).await?;
                 if ctx.abort.is_cancelled() {
                     break;
                 }
@@ -334,11 +202,11 @@ impl Route {
             }
             let page_size = self.policy.max_events.max(1) * BATCHES_PER_COMMIT;
             let page = match prefetched.take() {
-                Some(next) if next.from == cursor + 1 => next.wait().await?,
+                Some(next) if next.from == cursor + 1 => next.task.await?,
                 _ => Vec::new(),
             };
             let page = if page.is_empty() {
-                read_page(&ctx.store, cursor + 1, page_size).await?
+                ctx.store.read_log(cursor + 1, page_size).await?
             } else {
                 page
             };
@@ -346,7 +214,10 @@ impl Route {
             let read_through = page.last().map_or(last, |e| e.seq);
             // A full page means a backlog: read the next one while this one is delivered.
             if page.len() == page_size && read_through < *ctx.last_seq.borrow() {
-                prefetched = Some(Prefetch::start(&ctx.store, read_through + 1, page_size));
+                prefetched = Some(Prefetch {
+                    from: read_through + 1,
+                    task: ctx.store.read_log(read_through + 1, page_size),
+                });
             }
             let mut delivered_through = cursor;
             let mut seqs = Vec::new();
@@ -368,21 +239,28 @@ impl Route {
                 delivered_through = read_through;
             }
             // Commits stay in order: the previous one ends before this one starts.
-            finish_commit(in_flight.take(), &name, &mut report).await?;
+            commit::finish(in_flight.take(), &name, &mut report).await?;
             if delivered_through > cursor {
-                in_flight = Some(PendingCommit::start(&ctx, &name, delivered_through, seqs));
+                in_flight = Some(PendingCommit::start(
+                    &ctx.store,
+                    &ctx.stored_at,
+                    &name,
+                    delivered_through,
+                    seqs,
+                ));
                 cursor = delivered_through;
             }
             if aborted {
                 break;
             }
         }
-        finish_commit(in_flight.take(), &name, &mut report).await?;
+        commit::finish(in_flight.take(), &name, &mut report).await?;
         Ok(report)
     }
 
-    /// One sink batch: filter, limit, gate, enrich, deliver to every sink. The seqs of the
-    /// delivered events go to `delivered` (for the latency once the cursor is committed).
+    /// One sink batch: select, enrich, deliver to every sink, then count it all once.
+    /// The seqs of the delivered events go to `delivered` (for the latency once the
+    /// cursor is committed).
     async fn process(
         &mut self,
         batch: Vec<StoredEvent>,
@@ -390,26 +268,36 @@ impl Route {
         report: &mut RouteReport,
         delivered: &mut Vec<u64>,
     ) -> Result<Delivered, PipelineError> {
-        let selected = self.select(batch, report);
-        let selected = self.gate(selected, ctx, report).await?;
-        let enriched = self.enrich(&selected).await;
-        let items = match &enriched {
-            Some(e) => Items::Enriched(e),
-            None => Items::Plain(&selected),
+        let mut tally = Tally::default();
+        let selected = select::select(
+            self.filter.as_ref(),
+            self.limiter.as_deref_mut(),
+            batch,
+            &mut tally,
+        );
+        let selected = select::gate(self.gate.as_ref(), &ctx.store, selected, &mut tally).await?;
+        let contexts = self.enrich(&selected).await;
+        let batch = match &contexts {
+            Some(contexts) => Batch::enriched(&selected, contexts),
+            None => Batch::new(&selected),
         };
-        let dead_before = report.dead_lettered;
-        for sink in self.sinks.clone() {
-            if let Delivered::Aborted = self.deliver(sink.as_ref(), items, ctx, report).await? {
-                return Ok(Delivered::Aborted);
-            }
+        let deliverer = Deliverer {
+            route: &self.name,
+            store: &ctx.store,
+            abort: &ctx.abort,
+            retry_initial: self.policy.retry_initial,
+            retry_max: self.policy.retry_max,
+        };
+        let outcome = deliverer.to_all(&self.sinks, batch).await?;
+        if let Delivered::Done { dead_lettered } = outcome {
+            tally.dead_lettered = dead_lettered;
+            tally.delivered = (selected.len() as u64).saturating_sub(dead_lettered);
+            delivered.extend(selected.iter().map(|e| e.seq));
         }
-        let dead = report.dead_lettered - dead_before;
-        let delivered_now = (selected.len() as u64).saturating_sub(dead);
-        report.delivered += delivered_now;
-        RouteStats::add(&self.stats.0.delivered, delivered_now);
-        RouteStats::add(&self.stats.0.dead_lettered, dead);
-        delivered.extend(selected.iter().map(|e| e.seq));
-        Ok(Delivered::Yes)
+        // An aborted batch counts its decisions, not its deliveries: it is delivered
+        // again after a restart.
+        tally.flush(&self.name, report, &self.stats);
+        Ok(outcome)
     }
 
     /// With a `max_delay`, waits until a whole batch is stored or the delay passed.
@@ -432,263 +320,22 @@ impl Route {
         true
     }
 
-    fn select(&mut self, batch: Vec<StoredEvent>, report: &mut RouteReport) -> Vec<StoredEvent> {
-        let mut selected = Vec::with_capacity(batch.len());
-        for stored in batch {
-            if !self.filter.keep(&stored.event) {
-                report.filtered += 1;
-                metrics::counter!(m::EVENTS_FILTERED_TOTAL, "stage" => "route").increment(1);
-                continue;
-            }
-            RouteStats::add(&self.stats.0.matched, 1);
-            self.stats
-                .0
-                .last_matched_ms
-                .store(jiff::Timestamp::now().as_millisecond(), Ordering::Relaxed);
-            let decision = self
-                .limiter
-                .as_mut()
-                .map_or(Decision::Allow, |l| l.decide(&stored.event));
-            metrics::counter!(m::ROUTE_DECISIONS_TOTAL, "route" => self.name.clone(), "decision" => decision.as_str())
-                .increment(1);
-            match decision {
-                Decision::Allow => selected.push(stored),
-                Decision::Limited => {
-                    report.limited += 1;
-                    RouteStats::add(&self.stats.0.limited, 1);
-                }
-                Decision::Suppressed => {
-                    report.suppressed += 1;
-                    RouteStats::add(&self.stats.0.limited, 1);
-                }
-            }
-        }
-        selected
-    }
-
-    /// Passes the selected events through the remediation gate, if the route has one.
-    async fn gate(
-        &self,
-        selected: Vec<StoredEvent>,
-        ctx: &RouteContext,
-        report: &mut RouteReport,
-    ) -> Result<Vec<StoredEvent>, PipelineError> {
-        let Some(gate) = self.gate.clone() else {
-            return Ok(selected);
-        };
-        if selected.is_empty() {
-            return Ok(selected);
-        }
-        let (kept, decisions) = ctx
-            .store
-            .run(StoreOp::Write, move |s| {
-                let mut kept = Vec::with_capacity(selected.len());
-                let mut decisions = Vec::with_capacity(selected.len());
-                for stored in selected {
-                    let decision = gate.admit(s, &stored.event)?;
-                    decisions.push(decision.as_str());
-                    if decision == GateDecision::Fire {
-                        kept.push(stored);
-                    }
-                }
-                Ok((kept, decisions))
-            })
-            .await?;
-        for decision in decisions {
-            metrics::counter!(m::REMEDIATION_GATE_TOTAL, "route" => self.name.clone(), "decision" => decision)
-                .increment(1);
-            match decision {
-                "fire" => {}
-                "cooldown" => {
-                    report.gated += 1;
-                    RouteStats::add(&self.stats.0.cooled_down, 1);
-                }
-                _ => {
-                    report.gated += 1;
-                    RouteStats::add(&self.stats.0.below_threshold, 1);
-                }
-            }
-        }
-        Ok(kept)
-    }
-
     /// Gathers each event's context, if the route has an enricher.
-    async fn enrich(&self, selected: &[StoredEvent]) -> Option<Vec<EnrichedEvent>> {
+    async fn enrich(&self, selected: &[StoredEvent]) -> Option<Vec<EventContext>> {
         let enricher = self.enricher.as_ref()?;
-        let mut enriched = Vec::with_capacity(selected.len());
+        let mut contexts = Vec::with_capacity(selected.len());
         for stored in selected {
             let mut context = EventContext::default();
             enricher.enrich(stored, &mut context).await;
-            enriched.push(EnrichedEvent {
-                stored: stored.clone(),
-                context,
-            });
+            contexts.push(context);
         }
-        Some(enriched)
+        Some(contexts)
     }
-
-    /// Delivers `events` to one sink: retries what is retryable until it succeeds or the
-    /// route is aborted; isolates and dead-letters what fails permanently.
-    async fn deliver(
-        &self,
-        sink: &dyn Sink,
-        events: Items<'_>,
-        ctx: &RouteContext,
-        report: &mut RouteReport,
-    ) -> Result<Delivered, PipelineError> {
-        if events.is_empty() {
-            return Ok(Delivered::Yes);
-        }
-        let mut backoff = Backoff::new(self.policy.retry_initial, self.policy.retry_max);
-        let mut events = events;
-        loop {
-            let result = tokio::select! {
-                r = events.send(sink) => r,
-                () = ctx.abort.cancelled() => return Ok(Delivered::Aborted),
-            };
-            let error = match result {
-                Ok(()) => {
-                    metrics::counter!(m::SINK_SENT_TOTAL, "sink" => sink.name().to_owned())
-                        .increment(events.len() as u64);
-                    return Ok(Delivered::Yes);
-                }
-                Err(e) => e,
-            };
-            metrics::counter!(m::SINK_ERRORS_TOTAL, "sink" => sink.name().to_owned(), "retryable" => bool_label(error.retryable))
-                .increment(1);
-            // What the sink acknowledged before failing is not sent again.
-            let done = error.delivered.min(events.len());
-            if done > 0 {
-                metrics::counter!(m::SINK_SENT_TOTAL, "sink" => sink.name().to_owned())
-                    .increment(done as u64);
-                events = events.skip(done);
-                backoff.reset();
-                if events.is_empty() {
-                    return Ok(Delivered::Yes);
-                }
-            }
-            if !error.retryable {
-                return self
-                    .dead_letter_or_split(sink, events, error, ctx, report)
-                    .await;
-            }
-            let delay = error.retry_after.unwrap_or_else(|| backoff.next_delay());
-            tracing::warn!(route = %self.name, sink = sink.name(), error = %error, ?delay, "delivery failed; retrying");
-            metrics::counter!(m::SINK_RETRIES_TOTAL, "sink" => sink.name().to_owned()).increment(1);
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = ctx.abort.cancelled() => return Ok(Delivered::Aborted),
-            }
-        }
-    }
-
-    /// A permanent failure of a batch: deliver its events one by one so that only the
-    /// ones the sink refuses are dead-lettered.
-    async fn dead_letter_or_split(
-        &self,
-        sink: &dyn Sink,
-        events: Items<'_>,
-        error: SinkError,
-        ctx: &RouteContext,
-        report: &mut RouteReport,
-    ) -> Result<Delivered, PipelineError> {
-        if events.len() == 1 {
-            let only = events.stored(0);
-            let letter = DeadLetter {
-                route: self.name.clone(),
-                sink: sink.name().to_owned(),
-                seq: only.seq,
-                error: error.message,
-                at: jiff::Timestamp::now(),
-                event: only.event.clone(),
-            };
-            tracing::error!(route = %self.name, sink = sink.name(), seq = only.seq, error = %letter.error, "delivery failed for good; dead-lettered");
-            ctx.store.dead_letter(letter).await?;
-            metrics::counter!(m::SINK_DEAD_LETTER_TOTAL, "sink" => sink.name().to_owned())
-                .increment(1);
-            report.dead_lettered += 1;
-            return Ok(Delivered::Yes);
-        }
-        for i in 0..events.len() {
-            let one = events.one(i);
-            if let Delivered::Aborted = Box::pin(self.deliver(sink, one, ctx, report)).await? {
-                return Ok(Delivered::Aborted);
-            }
-        }
-        Ok(Delivered::Yes)
-    }
-}
-
-async fn read_page(
-    store: &AsyncStore,
-    from: u64,
-    limit: usize,
-) -> Result<Vec<StoredEvent>, PipelineError> {
-    Ok(store.read_log(from, limit).await?)
 }
 
 /// The next page of a backlog, read on the blocking pool while the current one is
 /// delivered (two pages in memory at most).
 struct Prefetch {
     from: u64,
-    task: crate::store::StoreTask<Vec<StoredEvent>>,
-}
-
-impl Prefetch {
-    fn start(store: &AsyncStore, from: u64, limit: usize) -> Self {
-        Self {
-            from,
-            task: store.read_log(from, limit),
-        }
-    }
-
-    async fn wait(self) -> Result<Vec<StoredEvent>, PipelineError> {
-        Ok(self.task.await?)
-    }
-}
-
-/// A cursor commit running on the blocking pool, with what to measure once it is done.
-struct PendingCommit {
-    task: crate::store::StoreTask<()>,
-    through: u64,
-    /// Seqs of the events delivered in the page, for `kev_sink_latency_seconds`.
-    seqs: Vec<u64>,
-    stored_at: super::stored_at::StoredAt,
-}
-
-impl PendingCommit {
-    fn start(ctx: &RouteContext, route: &str, through: u64, seqs: Vec<u64>) -> Self {
-        Self {
-            task: ctx.store.commit_cursor(route, through),
-            through,
-            seqs,
-            stored_at: ctx.stored_at.clone(),
-        }
-    }
-}
-
-/// Waits for the commit in flight, if any: the route's cursor is then durable up to its
-/// page and those events are acknowledged (stored → acknowledged latency).
-async fn finish_commit(
-    commit: Option<PendingCommit>,
-    route: &str,
-    report: &mut RouteReport,
-) -> Result<(), PipelineError> {
-    let Some(commit) = commit else {
-        return Ok(());
-    };
-    commit.task.await?;
-    let acknowledged = std::time::Instant::now();
-    let latency = metrics::histogram!(m::SINK_LATENCY_SECONDS, "route" => route.to_owned());
-    for seq in commit.seqs {
-        if let Some(stored) = commit.stored_at.lookup(seq) {
-            latency.record(acknowledged.duration_since(stored).as_secs_f64());
-        }
-    }
-    report.cursor = commit.through;
-    Ok(())
-}
-
-fn bool_label(b: bool) -> &'static str {
-    if b { "true" } else { "false" }
+    task: StoreTask<Vec<StoredEvent>>,
 }
