@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use jiff::Timestamp;
-use kev_core::metrics as names;
 use kev_core::store::StoreOp;
 use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_of};
 use kev_core::store::query::Matches;
 use kev_core::store::retention::{Snapshot, take_oldest};
 use kev_core::store::segments::{Merge, MergeOrder, Segment, SegmentBounds, segment_of};
+use kev_core::store::telemetry::{record_append, record_compaction, record_size};
 use kev_core::{
     AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Event, Order, Query, Retention, Store,
     StoreError, StoreStats, StoredEvent,
@@ -192,8 +192,7 @@ impl RedbStore {
 
     fn publish_size(&self) -> Result<()> {
         let stats = self.stats()?;
-        metrics::gauge!(names::STORE_EVENTS, "backend" => BACKEND).set(stats.events as f64);
-        metrics::gauge!(names::STORE_BYTES, "backend" => BACKEND).set(stats.bytes as f64);
+        record_size(BACKEND, stats.events, stats.bytes);
         Ok(())
     }
 
@@ -639,10 +638,8 @@ impl Store for RedbStore {
             (events, bytes)
         };
         self.commit(op, txn)?;
-        metrics::histogram!(names::STORE_APPEND_SECONDS, "backend" => BACKEND)
-            .record(started.elapsed().as_secs_f64());
-        metrics::gauge!(names::STORE_EVENTS, "backend" => BACKEND).set(events as f64);
-        metrics::gauge!(names::STORE_BYTES, "backend" => BACKEND).set(bytes as f64);
+        record_append(BACKEND, started.elapsed());
+        record_size(BACKEND, events, bytes);
         Ok(out)
     }
 
@@ -853,12 +850,8 @@ impl Store for RedbStore {
             return Ok(out);
         }
         self.commit(op, txn)?;
-        metrics::counter!(names::STORE_COMPACTED_TOTAL, "backend" => BACKEND)
-            .increment(out.removed);
-        metrics::counter!(names::STORE_EVICTED_UNDELIVERED_TOTAL, "backend" => BACKEND)
-            .increment(out.evicted_undelivered);
-        metrics::gauge!(names::STORE_EVENTS, "backend" => BACKEND).set(events as f64);
-        metrics::gauge!(names::STORE_BYTES, "backend" => BACKEND).set(bytes as f64);
+        record_compaction(BACKEND, &out);
+        record_size(BACKEND, events, bytes);
         Ok(out)
     }
 

@@ -5,11 +5,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use jiff::Timestamp;
-use kev_core::metrics as names;
 use kev_core::store::StoreOp;
 use kev_core::store::codec::{decode_event, encode_event};
 use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_key, seq_of};
 use kev_core::store::retention::{Snapshot, take_oldest};
+use kev_core::store::telemetry::{record_append, record_compaction, record_size};
 use kev_core::{
     AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Event, Order, Query, Retention, Store,
     StoreError, StoreStats, StoredEvent,
@@ -144,8 +144,7 @@ impl SledStore {
         let op = StoreOp::Read;
         let events = self.meta_u64(op, KEY_EVENTS)?;
         let bytes = self.meta_u64(op, KEY_BYTES)?;
-        metrics::gauge!(names::STORE_EVENTS, "backend" => BACKEND).set(events as f64);
-        metrics::gauge!(names::STORE_BYTES, "backend" => BACKEND).set(bytes as f64);
+        record_size(BACKEND, events, bytes);
         Ok(())
     }
 
@@ -336,10 +335,8 @@ impl Store for SledStore {
             })
             .map_err(|e| self.txn_err(op, e))?;
         self.flush(op)?;
-        metrics::histogram!(names::STORE_APPEND_SECONDS, "backend" => BACKEND)
-            .record(started.elapsed().as_secs_f64());
-        metrics::gauge!(names::STORE_EVENTS, "backend" => BACKEND).set(events as f64);
-        metrics::gauge!(names::STORE_BYTES, "backend" => BACKEND).set(bytes as f64);
+        record_append(BACKEND, started.elapsed());
+        record_size(BACKEND, events, bytes);
         Ok(out)
     }
 
@@ -525,12 +522,8 @@ impl Store for SledStore {
             })
             .map_err(|e| self.txn_err(op, e))?;
         self.flush(op)?;
-        metrics::counter!(names::STORE_COMPACTED_TOTAL, "backend" => BACKEND)
-            .increment(out.removed);
-        metrics::counter!(names::STORE_EVICTED_UNDELIVERED_TOTAL, "backend" => BACKEND)
-            .increment(out.evicted_undelivered);
-        metrics::gauge!(names::STORE_EVENTS, "backend" => BACKEND).set(events as f64);
-        metrics::gauge!(names::STORE_BYTES, "backend" => BACKEND).set(bytes as f64);
+        record_compaction(BACKEND, &out);
+        record_size(BACKEND, events, bytes);
         Ok(out)
     }
 

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics as m;
 use crate::store::{AsyncStore, Retention, StoreError};
 
 /// When and how much to compact.
@@ -29,7 +28,8 @@ impl Default for CompactorConfig {
 }
 
 /// One compaction round: steps until the store is within its retention. Returns the
-/// number of events removed. (Each backend keeps its own size gauges.)
+/// number of events removed. (Each backend reports its size and what it removed,
+/// [`crate::store::telemetry`].)
 pub async fn compact_round(
     store: &AsyncStore,
     config: &CompactorConfig,
@@ -42,14 +42,12 @@ pub async fn compact_round(
             .compact(retention, jiff::Timestamp::now(), step)
             .await?;
         removed += out.removed;
-        metrics::counter!(m::STORE_COMPACTED_TOTAL).increment(out.removed);
+        // The store counts what it removed (`kev_store_compacted_total{backend}`).
         if out.evicted_undelivered > 0 {
             tracing::warn!(
                 count = out.evicted_undelivered,
                 "hard size cap reached: evicted events that a route had not delivered"
             );
-            metrics::counter!(m::STORE_EVICTED_UNDELIVERED_TOTAL)
-                .increment(out.evicted_undelivered);
         }
         if !out.more {
             break;

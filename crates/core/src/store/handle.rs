@@ -240,7 +240,7 @@ mod tests {
             })
             .await
             .unwrap();
-        assert_eq!(all, [1, 2, 3]);
+        assert_eq!(all, [3, 2, 1], "newest first, the default order");
         let two = store
             .query_each(Query::default(), 0u32, |n, _| {
                 *n += 1;

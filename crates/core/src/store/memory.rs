@@ -193,6 +193,9 @@ impl Store for MemoryStore {
             inner.keys.remove(&key);
             inner.bytes -= len;
         }
+        if out.removed > 0 {
+            super::telemetry::record_compaction("memory", &out);
+        }
         Ok(out)
     }
 
