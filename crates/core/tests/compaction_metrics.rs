@@ -12,6 +12,9 @@ use kev_core::testkit::sink::sample_events;
 use kev_core::{MemoryStore, Retention, Store};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
+/// A counter's labels as (key, value) pairs.
+type Labels = Vec<(String, String)>;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_compaction_round_counts_each_removal_once() {
     // Global: the store runs on blocking threads, which a thread-local recorder misses.
@@ -41,7 +44,7 @@ async fn a_compaction_round_counts_each_removal_once() {
         3
     );
 
-    let counters: Vec<(String, Vec<(String, String)>, u64)> = snapshotter
+    let counters: Vec<(String, Labels, u64)> = snapshotter
         .snapshot()
         .into_vec()
         .into_iter()
@@ -57,7 +60,7 @@ async fn a_compaction_round_counts_each_removal_once() {
             _ => None,
         })
         .collect();
-    let series = |name: &str| -> Vec<(Vec<(String, String)>, u64)> {
+    let series = |name: &str| -> Vec<(Labels, u64)> {
         counters
             .iter()
             .filter(|(n, ..)| n == name)

@@ -52,12 +52,17 @@ pub enum GateDecision {
 }
 
 impl GateDecision {
+    /// The label values of `kev_remediation_gate_total{decision}`.
+    pub const FIRE: &'static str = "fire";
+    pub const BELOW_THRESHOLD: &'static str = "below_threshold";
+    pub const COOLDOWN: &'static str = "cooldown";
+
     /// Label value for `kev_remediation_gate_total{decision}`.
     pub fn as_str(&self) -> &'static str {
         match self {
-            Self::Fire => "fire",
-            Self::BelowThreshold { .. } => "below_threshold",
-            Self::Cooldown { .. } => "cooldown",
+            Self::Fire => Self::FIRE,
+            Self::BelowThreshold { .. } => Self::BELOW_THRESHOLD,
+            Self::Cooldown { .. } => Self::COOLDOWN,
         }
     }
 }

@@ -38,7 +38,7 @@ impl AsyncStore {
     }
 
     /// The store itself, for code that is already on a blocking thread.
-    pub fn blocking(&self) -> &Arc<dyn Store> {
+    pub fn inner(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
@@ -82,6 +82,12 @@ impl AsyncStore {
     /// [`Store::last_seq`].
     pub fn last_seq(&self) -> StoreTask<u64> {
         self.run(StoreOp::Read, |s| s.last_seq())
+    }
+
+    /// [`Store::cursor`].
+    pub fn cursor(&self, route: impl Into<String>) -> StoreTask<u64> {
+        let route = route.into();
+        self.run(StoreOp::Read, move |s| s.cursor(&route))
     }
 
     /// [`Store::commit_cursor`].

@@ -160,9 +160,9 @@ impl Tally {
             }
         }
         for (decision, n) in [
-            ("fire", self.fired),
-            ("cooldown", self.cooled_down),
-            ("below_threshold", self.below_threshold),
+            (GateDecision::FIRE, self.fired),
+            (GateDecision::COOLDOWN, self.cooled_down),
+            (GateDecision::BELOW_THRESHOLD, self.below_threshold),
         ] {
             if n > 0 {
                 metrics::counter!(m::REMEDIATION_GATE_TOTAL, "route" => route.to_owned(), "decision" => decision)
