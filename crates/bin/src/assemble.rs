@@ -148,10 +148,16 @@ pub fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
             kev_storage_sled::SledOptions::default(),
         )?)),
         #[allow(unreachable_patterns)]
-        other => Err(StoreError::Backend(format!(
-            "store type {other:?} is not compiled into this kev; rebuild with `--features {}`",
-            format!("{other:?}").to_lowercase()
-        ))),
+        other => Err(StoreError::Backend {
+            op: kev_core::store::StoreOp::Open,
+            backend: "kev",
+            path: config.path.display().to_string(),
+            source: format!(
+                "store type {other:?} is not compiled into this kev; rebuild with `--features {}`",
+                format!("{other:?}").to_lowercase()
+            )
+            .into(),
+        }),
     }
 }
 
@@ -163,10 +169,14 @@ pub fn open_store_for_reading(config: &StoreConfig) -> Result<Arc<dyn Store>, St
             &config.path,
             kev_storage_redb::RedbOptions::read_only(),
         )?)),
-        StoreType::Memory => Err(StoreError::Backend(
-            "a memory store keeps nothing after `kev run` exits: there is no history to read"
-                .into(),
-        )),
+        StoreType::Memory => Err(StoreError::Backend {
+            op: kev_core::store::StoreOp::Open,
+            backend: "memory",
+            path: config.path.display().to_string(),
+            source:
+                "a memory store keeps nothing after `kev run` exits: there is no history to read"
+                    .into(),
+        }),
         _ => open_store(config),
     }
 }

@@ -20,7 +20,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kev_core::filter::KeepAll;
 use kev_core::pipeline::{Pipeline, Route};
 use kev_core::{
-    DefaultNormalizer, MemoryStore, NormalizeConfig, ReplaySource, Sink, SinkError, StoredEvent,
+    Batch, DefaultNormalizer, MemoryStore, NormalizeConfig, ReplaySource, Sink, SinkError,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -35,7 +35,7 @@ impl Sink for NoOp {
     fn name(&self) -> &str {
         "noop"
     }
-    async fn deliver(&self, _batch: &[StoredEvent]) -> Result<(), SinkError> {
+    async fn deliver(&self, _batch: Batch<'_>) -> Result<(), SinkError> {
         Ok(())
     }
 }

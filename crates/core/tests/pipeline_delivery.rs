@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use kev_core::filter::KeepAll;
 use kev_core::pipeline::{Pipeline, PipelineConfig, Route, SinkPolicy};
 use kev_core::{
-    Checkpoint, Event, EventSource, MemoryStore, RawEvent, Sink, SinkError, SourceError,
-    SourceItem, Store, StoredEvent,
+    Batch, Checkpoint, Event, EventSource, MemoryStore, RawEvent, Sink, SinkError, SourceError,
+    SourceItem, Store,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -86,7 +86,8 @@ impl Sink for ScriptedSink {
     fn name(&self) -> &str {
         &self.name
     }
-    async fn deliver(&self, batch: &[StoredEvent]) -> Result<(), SinkError> {
+    async fn deliver(&self, batch: Batch<'_>) -> Result<(), SinkError> {
+        let batch = batch.events();
         *self.calls.lock().unwrap() += 1;
         if let Some(e) = self.script.lock().unwrap().pop_front() {
             return Err(e);
@@ -515,7 +516,8 @@ impl Sink for CursorWatchingSink {
     fn name(&self) -> &str {
         "watching"
     }
-    async fn deliver(&self, batch: &[StoredEvent]) -> Result<(), SinkError> {
+    async fn deliver(&self, batch: Batch<'_>) -> Result<(), SinkError> {
+        let batch = batch.events();
         let mut cursors = self.cursors.lock().unwrap();
         if self.fail_after.is_some_and(|n| cursors.len() >= n) {
             return Err(SinkError::retryable("503"));

@@ -9,14 +9,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use kev_core::enrich::{
-    EnrichedEvent, Enricher, Enrichers, EventContext, RelatedEventsConfig, RelatedEventsEnricher,
+    Enricher, Enrichers, EventContext, RelatedEventsConfig, RelatedEventsEnricher,
 };
 use kev_core::filter::KeepAll;
 use kev_core::pipeline::{Pipeline, Route};
 use kev_core::remediation::{
     GateDecision, GateRecord, RemediationConfig, RemediationGate, RemediationKey, STATE_NAMESPACE,
 };
-use kev_core::{Event, ManualClock, MemoryStore, ObjectRef, Sink, SinkError, Store, StoredEvent};
+use kev_core::{
+    Batch, Event, ManualClock, MemoryStore, ObjectRef, Sink, SinkError, Store, StoredEvent,
+};
 use tokio_util::sync::CancellationToken;
 
 const T0: u64 = 1_767_225_600; // 2026-01-01T00:00:00Z
@@ -236,19 +238,17 @@ impl Sink for Recorder {
     fn name(&self) -> &str {
         "recorder"
     }
-    async fn deliver(&self, batch: &[StoredEvent]) -> Result<(), SinkError> {
-        self.plain
-            .lock()
-            .unwrap()
-            .extend(batch.iter().map(|e| e.event.clone()));
-        Ok(())
-    }
-    async fn deliver_enriched(&self, batch: &[EnrichedEvent]) -> Result<(), SinkError> {
-        self.enriched.lock().unwrap().extend(
-            batch
-                .iter()
-                .map(|e| (e.stored.event.clone(), e.context.clone())),
-        );
+    async fn deliver(&self, batch: Batch<'_>) -> Result<(), SinkError> {
+        for (stored, context) in batch.iter() {
+            match context {
+                Some(context) => self
+                    .enriched
+                    .lock()
+                    .unwrap()
+                    .push((stored.event.clone(), context.clone())),
+                None => self.plain.lock().unwrap().push(stored.event.clone()),
+            }
+        }
         Ok(())
     }
 }

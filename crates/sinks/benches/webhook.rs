@@ -31,7 +31,10 @@ fn webhook(c: &mut Criterion) {
             .build()
             .unwrap();
         group.bench_function(label, |b| {
-            b.iter(|| rt.block_on(sink.deliver(&batch)).unwrap());
+            b.iter(|| {
+                rt.block_on(sink.deliver(kev_core::Batch::new(&batch)))
+                    .unwrap()
+            });
         });
     }
     group.finish();

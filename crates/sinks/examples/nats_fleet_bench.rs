@@ -144,7 +144,7 @@ async fn main() {
         agents.push(tokio::spawn(async move {
             let events: Vec<StoredEvent> = (0..per_agent).map(|i| event(agent, i, None)).collect();
             for batch in events.chunks(BATCH) {
-                sink.deliver(batch).await.unwrap();
+                sink.deliver(kev_core::Batch::new(batch)).await.unwrap();
             }
         }));
     }
@@ -181,7 +181,9 @@ async fn main() {
         let mut tick = tokio::time::interval(Duration::from_millis(1));
         for i in 0..latency_events {
             tick.tick().await;
-            sink.deliver(&[event(99, i, Some(nanos()))]).await.unwrap();
+            sink.deliver(kev_core::Batch::new(&[event(99, i, Some(nanos()))]))
+                .await
+                .unwrap();
         }
     });
     let mut latencies = Vec::with_capacity(latency_events);

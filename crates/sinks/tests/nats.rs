@@ -90,8 +90,8 @@ async fn a_batch_published_twice_is_stored_once_under_its_subjects() {
     let server = server(dir.path());
     let sink = sink(&server.1, "");
     let batch = events(50);
-    sink.deliver(&batch).await.unwrap();
-    sink.deliver(&batch).await.unwrap(); // a route retry after a lost ack
+    sink.deliver(kev_core::Batch::new(&batch)).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&batch)).await.unwrap(); // a route retry after a lost ack
 
     let js = jetstream(&server.1).await;
     let mut stream = js.get_stream("KEV_EVENTS").await.unwrap();
@@ -117,11 +117,11 @@ async fn a_stream_with_other_settings_is_named_and_retried_not_dead_lettered() {
     let dir = tempfile::tempdir().unwrap();
     let server = server(dir.path());
     sink(&server.1, ", max_age: 1d")
-        .deliver(&events(1))
+        .deliver(kev_core::Batch::new(&events(1)))
         .await
         .unwrap();
     let err = sink(&server.1, ", max_age: 2d")
-        .deliver(&events(1))
+        .deliver(kev_core::Batch::new(&events(1)))
         .await
         .unwrap_err();
     assert!(err.retryable);
@@ -137,7 +137,10 @@ async fn a_stream_with_other_settings_is_named_and_retried_not_dead_lettered() {
 async fn the_source_acks_only_what_the_store_committed() {
     let dir = tempfile::tempdir().unwrap();
     let server = server(dir.path());
-    sink(&server.1, "").deliver(&events(10)).await.unwrap();
+    sink(&server.1, "")
+        .deliver(kev_core::Batch::new(&events(10)))
+        .await
+        .unwrap();
     let config: NatsSourceConfig = serde_norway::from_str(&format!(
         "connection: {{servers: [{}]}}\nconsumer: central\n",
         server.1

@@ -151,7 +151,7 @@ async fn a_custom_ca_file_makes_the_server_trusted() {
     let pki = pki();
     let server = tls_server(&pki, false).await;
     sink(&server.url, with_ca(&pki.ca))
-        .deliver(&sample_events(1, 2))
+        .deliver(kev_core::Batch::new(&sample_events(1, 2)))
         .await
         .unwrap();
     assert_eq!(server.answered.load(Ordering::SeqCst), 2);
@@ -162,7 +162,7 @@ async fn verification_is_on_by_default_and_failure_is_retryable() {
     let pki = pki();
     let server = tls_server(&pki, false).await;
     let err = sink(&server.url, TlsConfig::default())
-        .deliver(&sample_events(1, 1))
+        .deliver(kev_core::Batch::new(&sample_events(1, 1)))
         .await
         .unwrap_err();
     assert!(err.retryable, "{err}");
@@ -179,7 +179,7 @@ async fn insecure_skip_verify_accepts_an_unknown_issuer() {
         ..TlsConfig::default()
     };
     sink(&server.url, tls)
-        .deliver(&sample_events(1, 1))
+        .deliver(kev_core::Batch::new(&sample_events(1, 1)))
         .await
         .unwrap();
     assert_eq!(server.answered.load(Ordering::SeqCst), 1);
@@ -190,7 +190,7 @@ async fn a_client_certificate_is_presented_for_mutual_tls() {
     let pki = pki();
     let server = tls_server(&pki, true).await;
     let err = sink(&server.url, with_ca(&pki.ca))
-        .deliver(&sample_events(1, 1))
+        .deliver(kev_core::Batch::new(&sample_events(1, 1)))
         .await
         .unwrap_err();
     assert!(err.retryable, "without a client certificate: {err}");
@@ -200,7 +200,7 @@ async fn a_client_certificate_is_presented_for_mutual_tls() {
         ..with_ca(&pki.ca)
     };
     sink(&server.url, tls)
-        .deliver(&sample_events(1, 1))
+        .deliver(kev_core::Batch::new(&sample_events(1, 1)))
         .await
         .unwrap();
     assert_eq!(server.answered.load(Ordering::SeqCst), 1);

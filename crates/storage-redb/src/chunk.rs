@@ -57,7 +57,7 @@ impl Chunk {
     pub fn decode(first: u64, bytes: &[u8], what: impl Fn() -> String) -> Result<Self, StoreError> {
         let bad = |detail: &str| StoreError::Decode {
             key: what(),
-            detail: detail.to_owned(),
+            source: detail.into(),
         };
         let mut pos = 0;
         let version = *bytes.first().ok_or_else(|| bad("empty chunk"))?;
@@ -112,7 +112,7 @@ impl Chunk {
                 .map(|e| (e, record.len() as u64))
                 .map_err(|e| StoreError::Decode {
                     key: what(),
-                    detail: e.to_string(),
+                    source: e.into(),
                 }),
         )
     }

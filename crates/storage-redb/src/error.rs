@@ -1,9 +1,13 @@
 //! Maps redb's errors onto [`StoreError`], naming the file.
 
 use kev_core::StoreError;
+use kev_core::store::StoreOp;
 
-/// Turns any redb error about the file at `path` into a [`StoreError`].
-pub(crate) fn store_error(path: &str, err: impl Into<redb::Error>) -> StoreError {
+/// The `backend` label of the store's metrics and the name in its errors.
+pub(crate) const BACKEND: &str = "redb";
+
+/// Turns any redb error about the file at `path`, met during `op`, into a [`StoreError`].
+pub(crate) fn store_error(path: &str, op: StoreOp, err: impl Into<redb::Error>) -> StoreError {
     let path = path.to_owned();
     match err.into() {
         redb::Error::DatabaseAlreadyOpen => StoreError::Locked { path },
@@ -31,14 +35,19 @@ pub(crate) fn store_error(path: &str, err: impl Into<redb::Error>) -> StoreError
                 detail: format!("file is truncated ({source})"),
             }
         }
-        redb::Error::Io(source) => StoreError::Io { path, source },
+        redb::Error::Io(source) => StoreError::Io { op, path, source },
         redb::Error::TableTypeMismatch { table, .. } | redb::Error::TableIsMultimap(table) => {
             StoreError::Corrupt {
                 path,
                 detail: format!("table {table} has an unexpected type; not a kev store?"),
             }
         }
-        other => StoreError::Backend(format!("redb store at {path}: {other}")),
+        other => StoreError::Backend {
+            op,
+            backend: BACKEND,
+            path,
+            source: other.into(),
+        },
     }
 }
 

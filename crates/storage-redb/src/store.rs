@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use jiff::Timestamp;
-use kev_core::metrics as names;
+use kev_core::store::StoreOp;
 use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_of};
 use kev_core::store::query::Matches;
 use kev_core::store::retention::{Snapshot, take_oldest};
 use kev_core::store::segments::{Merge, MergeOrder, Segment, SegmentBounds, segment_of};
+use kev_core::store::telemetry::{record_append, record_compaction, record_size};
 use kev_core::{
     AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Event, Order, Query, Retention, Store,
     StoreError, StoreStats, StoredEvent,
@@ -19,7 +20,7 @@ use redb::{
 };
 
 use crate::chunk::{CHUNK_EVENTS, Chunk, encode_chunk};
-use crate::error::{bad_meta, store_error};
+use crate::error::{BACKEND, bad_meta, store_error};
 use crate::tables::*;
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -106,14 +107,13 @@ impl std::fmt::Debug for RedbStore {
     }
 }
 
-const BACKEND: &str = "redb";
-
 impl RedbStore {
     /// Opens the store in directory `dir` (created with the file if missing, unless
     /// read-only). Never changes an existing file it cannot read: a newer format gives
     /// [`StoreError::UnsupportedFormat`], a damaged file [`StoreError::Corrupt`], a file
     /// another process (or another `RedbStore` here) holds [`StoreError::Locked`].
     pub fn open(dir: impl AsRef<Path>, options: RedbOptions) -> Result<Self> {
+        let op = StoreOp::Open;
         let dir = dir.as_ref();
         let file = dir.join(FILE_NAME);
         let path = file.display().to_string();
@@ -123,11 +123,13 @@ impl RedbStore {
             open_existing(&builder, &file, &path, options.read_only)?
         } else if options.read_only {
             return Err(StoreError::Io {
+                op,
                 path,
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no store here"),
             });
         } else {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                op,
                 path: dir.display().to_string(),
                 source,
             })?;
@@ -139,7 +141,7 @@ impl RedbStore {
             durable: options.durable,
             segment_events: 0,
         };
-        store.segment_events = check_format(&store.path, &store.read()?)?;
+        store.segment_events = check_format(&store.path, &store.read(op)?)?;
         store.publish_size()?;
         Ok(store)
     }
@@ -149,44 +151,48 @@ impl RedbStore {
         PathBuf::from(&self.path)
     }
 
-    fn err(&self, e: impl Into<redb::Error>) -> StoreError {
-        store_error(&self.path, e)
+    fn err(&self, op: StoreOp, e: impl Into<redb::Error>) -> StoreError {
+        store_error(&self.path, op, e)
     }
 
-    fn read(&self) -> Result<ReadTransaction> {
+    fn read(&self, op: StoreOp) -> Result<ReadTransaction> {
         match &self.db {
             Handle::Write(db) => db.begin_read(),
             Handle::Read(db) => db.begin_read(),
         }
-        .map_err(|e| self.err(e))
+        .map_err(|e| self.err(op, e))
     }
 
-    fn write(&self) -> Result<WriteTransaction> {
+    fn write(&self, op: StoreOp) -> Result<WriteTransaction> {
         let Handle::Write(db) = &self.db else {
-            return Err(StoreError::Backend(format!(
-                "store at {} is open read-only",
-                self.path
-            )));
+            return Err(StoreError::ReadOnly {
+                op,
+                path: self.path.clone(),
+            });
         };
-        let mut txn = db.begin_write().map_err(|e| self.err(e))?;
+        let mut txn = db.begin_write().map_err(|e| self.err(op, e))?;
         let durability = if self.durable {
             Durability::Immediate
         } else {
             Durability::None
         };
         txn.set_durability(durability)
-            .map_err(|e| StoreError::Backend(format!("redb store at {}: {e}", self.path)))?;
+            .map_err(|e| StoreError::Backend {
+                op,
+                backend: BACKEND,
+                path: self.path.clone(),
+                source: e.into(),
+            })?;
         Ok(txn)
     }
 
-    fn commit(&self, txn: WriteTransaction) -> Result<()> {
-        txn.commit().map_err(|e| self.err(e))
+    fn commit(&self, op: StoreOp, txn: WriteTransaction) -> Result<()> {
+        txn.commit().map_err(|e| self.err(op, e))
     }
 
     fn publish_size(&self) -> Result<()> {
         let stats = self.stats()?;
-        metrics::gauge!(names::STORE_EVENTS, "backend" => BACKEND).set(stats.events as f64);
-        metrics::gauge!(names::STORE_BYTES, "backend" => BACKEND).set(stats.bytes as f64);
+        record_size(BACKEND, stats.events, stats.bytes);
         Ok(())
     }
 
@@ -199,6 +205,7 @@ impl RedbStore {
     /// holds it.
     fn fetch(
         &self,
+        op: StoreOp,
         log: &impl ReadableTable<u64, &'static [u8]>,
         cache: &mut Option<Chunk>,
         seq: u64,
@@ -206,10 +213,10 @@ impl RedbStore {
         if !cache.as_ref().is_some_and(|c| c.contains(seq)) {
             let found = log
                 .range(..=seq)
-                .map_err(|e| self.err(e))?
+                .map_err(|e| self.err(op, e))?
                 .next_back()
                 .transpose()
-                .map_err(|e| self.err(e))?;
+                .map_err(|e| self.err(op, e))?;
             let Some((first, bytes)) = found else {
                 return Ok(None);
             };
@@ -228,11 +235,12 @@ impl RedbStore {
     /// Like [`Self::fetch`], for a seq an index or the meta counters say is stored.
     fn fetch_stored(
         &self,
+        op: StoreOp,
         log: &impl ReadableTable<u64, &'static [u8]>,
         cache: &mut Option<Chunk>,
         seq: u64,
     ) -> Result<(Event, u64)> {
-        self.fetch(log, cache, seq)?
+        self.fetch(op, log, cache, seq)?
             .ok_or_else(|| StoreError::Corrupt {
                 path: self.path.clone(),
                 detail: format!("seq {seq} is indexed but in no log chunk"),
@@ -244,16 +252,17 @@ impl RedbStore {
     /// skipping the segments whose time bounds miss the window.
     fn scan_keys(
         &self,
+        op: StoreOp,
         txn: &ReadTransaction,
         scan: &ScanPlan,
         newest_first: bool,
     ) -> Result<Box<dyn Iterator<Item = Result<Vec<u8>>> + '_>> {
-        let table = |def| txn.open_table(def).map_err(|e| self.err(e));
+        let table = |def| txn.open_table(def).map_err(|e| self.err(op, e));
         let owned = move |range: redb::Range<'static, &'static [u8], ()>| {
             let keys = range.map(move |entry| {
                 entry
                     .map(|(key, _)| key.value().to_vec())
-                    .map_err(|e| self.err(e))
+                    .map_err(|e| self.err(op, e))
             });
             let keys: Box<dyn Iterator<Item = Result<Vec<u8>>>> = if newest_first {
                 Box::new(keys.rev())
@@ -269,7 +278,7 @@ impl RedbStore {
                     Some(end) => table.range(scan.start.as_slice()..end.as_slice()),
                     None => table.range(scan.start.as_slice()..),
                 }
-                .map_err(|e| self.err(e))?;
+                .map_err(|e| self.err(op, e))?;
                 return Ok(owned(range));
             }
             Index::Namespace => table(BY_NAMESPACE)?,
@@ -280,23 +289,28 @@ impl RedbStore {
             (true, true) => MergeOrder::NewestFirst,
             (true, false) => MergeOrder::OldestFirst,
         };
-        let segments = self.segments(txn, scan)?;
+        let segments = self.segments(op, txn, scan)?;
         let scan = scan.clone();
         Ok(Box::new(Merge::new(segments, order, move |id| {
             let (start, end) = scan.in_segment(id);
             let range = index
                 .range(start.as_slice()..end.as_slice())
-                .map_err(|e| self.err(e))?;
+                .map_err(|e| self.err(op, e))?;
             Ok(owned(range))
         })))
     }
 
     /// The index segments whose time bounds meet the window of `scan`.
-    fn segments(&self, txn: &ReadTransaction, scan: &ScanPlan) -> Result<Vec<Segment>> {
-        let table = txn.open_table(SEGMENTS).map_err(|e| self.err(e))?;
+    fn segments(
+        &self,
+        op: StoreOp,
+        txn: &ReadTransaction,
+        scan: &ScanPlan,
+    ) -> Result<Vec<Segment>> {
+        let table = txn.open_table(SEGMENTS).map_err(|e| self.err(op, e))?;
         let mut out = Vec::new();
-        for entry in table.iter().map_err(|e| self.err(e))? {
-            let (id, bounds) = entry.map_err(|e| self.err(e))?;
+        for entry in table.iter().map_err(|e| self.err(op, e))? {
+            let (id, bounds) = entry.map_err(|e| self.err(op, e))?;
             let id = id.value();
             let bounds = decode_bounds(&self.path, id, bounds.value())?;
             if scan.may_hold(&bounds) {
@@ -318,9 +332,13 @@ fn open_existing(
     path: &str,
     read_only: bool,
 ) -> Result<Handle> {
+    let op = StoreOp::Open;
     match guarded(path, || builder.open_read_only(file)) {
         Ok(db) => {
-            check_format(path, &db.begin_read().map_err(|e| store_error(path, e))?)?;
+            check_format(
+                path,
+                &db.begin_read().map_err(|e| store_error(path, op, e))?,
+            )?;
             if read_only {
                 return Ok(Handle::Read(db));
             }
@@ -342,8 +360,9 @@ fn needs_recovery(builder: &redb::Builder, file: &Path) -> bool {
 /// Runs a redb open, turning its errors and its panics on damaged files (redb 4 asserts
 /// on a truncated file) into [`StoreError`]s.
 fn guarded<T>(path: &str, open: impl FnOnce() -> Result<T, redb::DatabaseError>) -> Result<T> {
+    let op = StoreOp::Open;
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(open)) {
-        Ok(result) => result.map_err(|e| store_error(path, e)),
+        Ok(result) => result.map_err(|e| store_error(path, op, e)),
         Err(panic) => {
             let detail = panic
                 .downcast_ref::<&str>()
@@ -361,6 +380,7 @@ fn guarded<T>(path: &str, open: impl FnOnce() -> Result<T, redb::DatabaseError>)
 /// Refuses a file that is not a kev store, has another format version or a bad segment
 /// size; returns the segment size (seqs per index segment).
 fn check_format(path: &str, txn: &ReadTransaction) -> Result<u64> {
+    let op = StoreOp::Open;
     let meta = match txn.open_table(META) {
         Ok(t) => t,
         Err(redb::TableError::TableDoesNotExist(_)) => {
@@ -369,15 +389,15 @@ fn check_format(path: &str, txn: &ReadTransaction) -> Result<u64> {
                 detail: "no meta table: this redb file is not a kev store".into(),
             });
         }
-        Err(e) => return Err(store_error(path, e)),
+        Err(e) => return Err(store_error(path, op, e)),
     };
     let found = meta
         .get(KEY_FORMAT_VERSION)
-        .map_err(|e| store_error(path, e))?
+        .map_err(|e| store_error(path, op, e))?
         .map(|v| String::from_utf8_lossy(v.value()).into_owned());
     match found {
         Some(v) if v == FORMAT_VERSION.to_string() => {
-            match get_u64(path, &meta, KEY_SEGMENT_EVENTS)? {
+            match get_u64(op, path, &meta, KEY_SEGMENT_EVENTS)? {
                 0 => Err(bad_meta(path, KEY_SEGMENT_EVENTS)),
                 n => Ok(n),
             }
@@ -403,8 +423,10 @@ fn create(
     path: &str,
     options: &RedbOptions,
 ) -> Result<Database> {
+    let op = StoreOp::Open;
     let tmp = dir.join(format!("{FILE_NAME}.creating"));
     let io = |source| StoreError::Io {
+        op,
         path: path.to_owned(),
         source,
     };
@@ -412,13 +434,13 @@ fn create(
         std::fs::remove_file(&tmp).map_err(io)?;
     }
     {
-        let db = builder.create(&tmp).map_err(|e| store_error(path, e))?;
-        let txn = db.begin_write().map_err(|e| store_error(path, e))?;
-        init_tables(&txn, options.segment_events.max(1)).map_err(|e| store_error(path, e))?;
-        txn.commit().map_err(|e| store_error(path, e))?;
+        let db = builder.create(&tmp).map_err(|e| store_error(path, op, e))?;
+        let txn = db.begin_write().map_err(|e| store_error(path, op, e))?;
+        init_tables(&txn, options.segment_events.max(1)).map_err(|e| store_error(path, op, e))?;
+        txn.commit().map_err(|e| store_error(path, op, e))?;
     }
     std::fs::rename(&tmp, file).map_err(io)?;
-    builder.open(file).map_err(|e| store_error(path, e))
+    builder.open(file).map_err(|e| store_error(path, op, e))
 }
 
 fn init_tables(txn: &WriteTransaction, segment_events: u64) -> Result<(), redb::Error> {
@@ -443,11 +465,12 @@ fn init_tables(txn: &WriteTransaction, segment_events: u64) -> Result<(), redb::
 }
 
 fn get_u64(
+    op: StoreOp,
     path: &str,
     meta: &impl ReadableTable<&'static str, &'static [u8]>,
     key: &str,
 ) -> Result<u64> {
-    let v = meta.get(key).map_err(|e| store_error(path, e))?;
+    let v = meta.get(key).map_err(|e| store_error(path, op, e))?;
     let Some(v) = v else {
         return Err(bad_meta(path, key));
     };
@@ -455,10 +478,16 @@ fn get_u64(
     Ok(u64::from_be_bytes(bytes))
 }
 
-fn put_u64(path: &str, meta: &mut Table<&str, &[u8]>, key: &str, v: u64) -> Result<()> {
+fn put_u64(
+    op: StoreOp,
+    path: &str,
+    meta: &mut Table<&str, &[u8]>,
+    key: &str,
+    v: u64,
+) -> Result<()> {
     meta.insert(key, &v.to_be_bytes()[..])
         .map(|_| ())
-        .map_err(|e| store_error(path, e))
+        .map_err(|e| store_error(path, op, e))
 }
 
 fn decode_bounds(path: &str, segment: u64, bytes: &[u8]) -> Result<SegmentBounds> {
@@ -519,12 +548,12 @@ impl<'t> Indexes<'t> {
     }
 
     /// Widens the stored bounds of the segments the inserts went to.
-    fn finish(mut self, path: &str) -> Result<()> {
+    fn finish(mut self, op: StoreOp, path: &str) -> Result<()> {
         for (segment, mut bounds) in std::mem::take(&mut self.touched) {
             let stored = self
                 .segments
                 .get(segment)
-                .map_err(|e| store_error(path, e))?
+                .map_err(|e| store_error(path, op, e))?
                 .map(|v| decode_bounds(path, segment, v.value()))
                 .transpose()?;
             if let Some(stored) = stored {
@@ -532,34 +561,36 @@ impl<'t> Indexes<'t> {
             }
             self.segments
                 .insert(segment, &bounds.to_bytes()[..])
-                .map_err(|e| store_error(path, e))?;
+                .map_err(|e| store_error(path, op, e))?;
         }
         Ok(())
     }
 
     /// Forgets the segments before the one holding `first_seq` (compaction emptied them).
-    fn drop_segments_before(&mut self, first_seq: u64, path: &str) -> Result<()> {
+    fn drop_segments_before(&mut self, op: StoreOp, first_seq: u64, path: &str) -> Result<()> {
         let first = segment_of(first_seq, self.segment_events);
         self.segments
             .retain_in(..first, |_, _| false)
-            .map_err(|e| store_error(path, e))
+            .map_err(|e| store_error(path, op, e))
     }
 }
 
 impl Store for RedbStore {
     fn append(&self, batch: &[Event], checkpoint: Option<&Checkpoint>) -> Result<AppendOutcome> {
+        let op = StoreOp::Append;
         let started = Instant::now();
-        let txn = self.write()?;
+        let txn = self.write(op)?;
         let p = self.path.as_str();
         let mut out = AppendOutcome::default();
         let (events, bytes) = {
-            let mut meta = txn.open_table(META).map_err(|e| self.err(e))?;
-            let mut log = txn.open_table(LOG).map_err(|e| self.err(e))?;
-            let mut dedup = txn.open_table(DEDUP).map_err(|e| self.err(e))?;
-            let mut indexes = Indexes::open(&txn, self.segment_events).map_err(|e| self.err(e))?;
-            let mut last_seq = get_u64(p, &meta, KEY_LAST_SEQ)?;
-            let mut events = get_u64(p, &meta, KEY_EVENTS)?;
-            let mut bytes = get_u64(p, &meta, KEY_BYTES)?;
+            let mut meta = txn.open_table(META).map_err(|e| self.err(op, e))?;
+            let mut log = txn.open_table(LOG).map_err(|e| self.err(op, e))?;
+            let mut dedup = txn.open_table(DEDUP).map_err(|e| self.err(op, e))?;
+            let mut indexes =
+                Indexes::open(&txn, self.segment_events).map_err(|e| self.err(op, e))?;
+            let mut last_seq = get_u64(op, p, &meta, KEY_LAST_SEQ)?;
+            let mut events = get_u64(op, p, &meta, KEY_EVENTS)?;
+            let mut bytes = get_u64(op, p, &meta, KEY_BYTES)?;
             let mut stored = Vec::with_capacity(batch.len());
             for event in batch {
                 let key = dedup_key(event);
@@ -567,55 +598,56 @@ impl Store for RedbStore {
                 // One lookup: insert, and put the old seq back in the rare repeat.
                 let old = dedup
                     .insert(key.as_slice(), seq)
-                    .map_err(|e| self.err(e))?
+                    .map_err(|e| self.err(op, e))?
                     .map(|old| old.value());
                 if let Some(old) = old {
-                    dedup.insert(key.as_slice(), old).map_err(|e| self.err(e))?;
+                    dedup
+                        .insert(key.as_slice(), old)
+                        .map_err(|e| self.err(op, e))?;
                     out.duplicates += 1;
                     continue;
                 }
                 last_seq = seq;
-                indexes.insert(event, seq).map_err(|e| self.err(e))?;
+                indexes.insert(event, seq).map_err(|e| self.err(op, e))?;
                 stored.push(event);
             }
-            indexes.finish(p)?;
+            indexes.finish(op, p)?;
             let (mut raw, mut chunk) = (Vec::new(), Vec::new());
             let mut first = last_seq + 1 - stored.len() as u64;
             for part in stored.chunks(CHUNK_EVENTS) {
                 let lengths = encode_chunk(part.iter().copied(), &mut raw, &mut chunk);
                 log.insert(first, chunk.as_slice())
-                    .map_err(|e| self.err(e))?;
+                    .map_err(|e| self.err(op, e))?;
                 first += part.len() as u64;
                 bytes += lengths.iter().sum::<u64>();
             }
             events += stored.len() as u64;
             out.stored = stored.len();
             if out.stored > 0 {
-                put_u64(p, &mut meta, KEY_LAST_SEQ, last_seq)?;
-                put_u64(p, &mut meta, KEY_EVENTS, events)?;
-                put_u64(p, &mut meta, KEY_BYTES, bytes)?;
+                put_u64(op, p, &mut meta, KEY_LAST_SEQ, last_seq)?;
+                put_u64(op, p, &mut meta, KEY_EVENTS, events)?;
+                put_u64(op, p, &mut meta, KEY_BYTES, bytes)?;
             }
             if let Some(cp) = checkpoint {
-                let mut table = txn.open_table(CHECKPOINTS).map_err(|e| self.err(e))?;
+                let mut table = txn.open_table(CHECKPOINTS).map_err(|e| self.err(op, e))?;
                 table
                     .insert(cp.source.as_str(), cp.position.as_str())
-                    .map_err(|e| self.err(e))?;
+                    .map_err(|e| self.err(op, e))?;
             }
             out.last_seq = last_seq;
             (events, bytes)
         };
-        self.commit(txn)?;
-        metrics::histogram!(names::STORE_APPEND_SECONDS, "backend" => BACKEND)
-            .record(started.elapsed().as_secs_f64());
-        metrics::gauge!(names::STORE_EVENTS, "backend" => BACKEND).set(events as f64);
-        metrics::gauge!(names::STORE_BYTES, "backend" => BACKEND).set(bytes as f64);
+        self.commit(op, txn)?;
+        record_append(BACKEND, started.elapsed());
+        record_size(BACKEND, events, bytes);
         Ok(out)
     }
 
     fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>> {
-        let txn = self.read()?;
-        let table = txn.open_table(CHECKPOINTS).map_err(|e| self.err(e))?;
-        let position = table.get(source).map_err(|e| self.err(e))?;
+        let op = StoreOp::Read;
+        let txn = self.read(op)?;
+        let table = txn.open_table(CHECKPOINTS).map_err(|e| self.err(op, e))?;
+        let position = table.get(source).map_err(|e| self.err(op, e))?;
         Ok(position.map(|p| Checkpoint {
             source: source.to_owned(),
             position: p.value().to_owned(),
@@ -623,24 +655,25 @@ impl Store for RedbStore {
     }
 
     fn read_log(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
-        let txn = self.read()?;
-        let meta = txn.open_table(META).map_err(|e| self.err(e))?;
-        let log = txn.open_table(LOG).map_err(|e| self.err(e))?;
-        let from = from.max(get_u64(&self.path, &meta, KEY_FIRST_SEQ)?);
+        let op = StoreOp::Read;
+        let txn = self.read(op)?;
+        let meta = txn.open_table(META).map_err(|e| self.err(op, e))?;
+        let log = txn.open_table(LOG).map_err(|e| self.err(op, e))?;
+        let from = from.max(get_u64(op, &self.path, &meta, KEY_FIRST_SEQ)?);
         // The chunk holding `from`, then the following ones.
         let start = log
             .range(..=from)
-            .map_err(|e| self.err(e))?
+            .map_err(|e| self.err(op, e))?
             .next_back()
             .transpose()
-            .map_err(|e| self.err(e))?
+            .map_err(|e| self.err(op, e))?
             .map_or(from, |(k, _)| k.value());
         let mut out = Vec::new();
-        for entry in log.range(start..).map_err(|e| self.err(e))? {
+        for entry in log.range(start..).map_err(|e| self.err(op, e))? {
             if out.len() >= limit {
                 break;
             }
-            let (first, bytes) = entry.map_err(|e| self.err(e))?;
+            let (first, bytes) = entry.map_err(|e| self.err(op, e))?;
             let first = first.value();
             let chunk = Chunk::decode(first, bytes.value(), self.chunk_name(first))?;
             for seq in from.max(first)..chunk.end() {
@@ -659,33 +692,37 @@ impl Store for RedbStore {
     }
 
     fn last_seq(&self) -> Result<u64> {
-        let txn = self.read()?;
-        let meta = txn.open_table(META).map_err(|e| self.err(e))?;
-        get_u64(&self.path, &meta, KEY_LAST_SEQ)
+        let op = StoreOp::Read;
+        let txn = self.read(op)?;
+        let meta = txn.open_table(META).map_err(|e| self.err(op, e))?;
+        get_u64(op, &self.path, &meta, KEY_LAST_SEQ)
     }
 
     fn cursor(&self, route: &str) -> Result<u64> {
-        let txn = self.read()?;
-        let table = txn.open_table(CURSORS).map_err(|e| self.err(e))?;
-        let seq = table.get(route).map_err(|e| self.err(e))?;
+        let op = StoreOp::Read;
+        let txn = self.read(op)?;
+        let table = txn.open_table(CURSORS).map_err(|e| self.err(op, e))?;
+        let seq = table.get(route).map_err(|e| self.err(op, e))?;
         Ok(seq.map_or(0, |s| s.value()))
     }
 
     fn commit_cursor(&self, route: &str, seq: u64) -> Result<()> {
-        let txn = self.write()?;
+        let op = StoreOp::Commit;
+        let txn = self.write(op)?;
         {
-            let mut table = txn.open_table(CURSORS).map_err(|e| self.err(e))?;
-            table.insert(route, seq).map_err(|e| self.err(e))?;
+            let mut table = txn.open_table(CURSORS).map_err(|e| self.err(op, e))?;
+            table.insert(route, seq).map_err(|e| self.err(op, e))?;
         }
-        self.commit(txn)
+        self.commit(op, txn)
     }
 
     fn cursors(&self) -> Result<Vec<(String, u64)>> {
-        let txn = self.read()?;
-        let table = txn.open_table(CURSORS).map_err(|e| self.err(e))?;
+        let op = StoreOp::Read;
+        let txn = self.read(op)?;
+        let table = txn.open_table(CURSORS).map_err(|e| self.err(op, e))?;
         let mut out = Vec::new();
-        for entry in table.iter().map_err(|e| self.err(e))? {
-            let (route, seq) = entry.map_err(|e| self.err(e))?;
+        for entry in table.iter().map_err(|e| self.err(op, e))? {
+            let (route, seq) = entry.map_err(|e| self.err(op, e))?;
             out.push((route.value().to_owned(), seq.value()));
         }
         Ok(out)
@@ -701,11 +738,12 @@ impl Store for RedbStore {
     }
 
     fn query_each(&self, query: &Query, visit: &mut dyn FnMut(StoredEvent) -> bool) -> Result<()> {
-        let txn = self.read()?;
-        let log = txn.open_table(LOG).map_err(|e| self.err(e))?;
+        let op = StoreOp::Read;
+        let txn = self.read(op)?;
+        let log = txn.open_table(LOG).map_err(|e| self.err(op, e))?;
         let scan = ScanPlan::for_query(query);
         let newest_first = scan.ordered && query.order == Order::NewestFirst;
-        let keys = self.scan_keys(&txn, &scan, newest_first)?;
+        let keys = self.scan_keys(op, &txn, &scan, newest_first)?;
         // In result order and not collapsed, each match is a result as soon as it is
         // found, up to the limit; otherwise the scan keeps only (time, seq) of the matches
         // and reads the result's events after, so memory follows the matches' count, not
@@ -723,7 +761,7 @@ impl Store for RedbStore {
                 continue;
             }
             let Some(seq) = seq_of(&key) else { continue };
-            let (event, _) = self.fetch_stored(&log, &mut cache, seq)?;
+            let (event, _) = self.fetch_stored(op, &log, &mut cache, seq)?;
             if !query.matches(&event) {
                 continue;
             }
@@ -737,7 +775,7 @@ impl Store for RedbStore {
             }
         }
         for seq in matches.into_seqs() {
-            let (event, _) = self.fetch_stored(&log, &mut cache, seq)?;
+            let (event, _) = self.fetch_stored(op, &log, &mut cache, seq)?;
             if !visit(StoredEvent { seq, event }) {
                 break;
             }
@@ -751,29 +789,31 @@ impl Store for RedbStore {
         now: Timestamp,
         max_remove: u64,
     ) -> Result<CompactOutcome> {
-        let txn = self.write()?;
+        let op = StoreOp::Compact;
+        let txn = self.write(op)?;
         let p = self.path.as_str();
         let mut out = CompactOutcome::default();
         let (events, bytes) = {
-            let mut meta = txn.open_table(META).map_err(|e| self.err(e))?;
-            let mut log = txn.open_table(LOG).map_err(|e| self.err(e))?;
-            let mut dedup = txn.open_table(DEDUP).map_err(|e| self.err(e))?;
-            let mut indexes = Indexes::open(&txn, self.segment_events).map_err(|e| self.err(e))?;
+            let mut meta = txn.open_table(META).map_err(|e| self.err(op, e))?;
+            let mut log = txn.open_table(LOG).map_err(|e| self.err(op, e))?;
+            let mut dedup = txn.open_table(DEDUP).map_err(|e| self.err(op, e))?;
+            let mut indexes =
+                Indexes::open(&txn, self.segment_events).map_err(|e| self.err(op, e))?;
             let delivered = {
-                let cursors = txn.open_table(CURSORS).map_err(|e| self.err(e))?;
+                let cursors = txn.open_table(CURSORS).map_err(|e| self.err(op, e))?;
                 let mut min = u64::MAX;
-                for entry in cursors.iter().map_err(|e| self.err(e))? {
-                    min = min.min(entry.map_err(|e| self.err(e))?.1.value());
+                for entry in cursors.iter().map_err(|e| self.err(op, e))? {
+                    min = min.min(entry.map_err(|e| self.err(op, e))?.1.value());
                 }
                 min
             };
-            let mut events = get_u64(p, &meta, KEY_EVENTS)?;
-            let mut bytes = get_u64(p, &meta, KEY_BYTES)?;
-            let mut first = get_u64(p, &meta, KEY_FIRST_SEQ)?;
+            let mut events = get_u64(op, p, &meta, KEY_EVENTS)?;
+            let mut bytes = get_u64(op, p, &meta, KEY_BYTES)?;
+            let mut first = get_u64(op, p, &meta, KEY_FIRST_SEQ)?;
             let mut cache = None;
             while events > 0 {
                 let seq = first;
-                let (event, len) = self.fetch_stored(&log, &mut cache, seq)?;
+                let (event, len) = self.fetch_stored(op, &log, &mut cache, seq)?;
                 let snapshot = Snapshot {
                     events,
                     bytes,
@@ -788,81 +828,85 @@ impl Store for RedbStore {
                 // A chunk goes with its last event; before that `first_seq` skips the
                 // removed ones.
                 if let Some(chunk) = cache.as_ref().filter(|c| c.end() == seq + 1) {
-                    log.remove(chunk.first).map_err(|e| self.err(e))?;
+                    log.remove(chunk.first).map_err(|e| self.err(op, e))?;
                 }
                 let key = dedup_key(&event);
-                dedup.remove(key.as_slice()).map_err(|e| self.err(e))?;
-                indexes.remove(&event, seq).map_err(|e| self.err(e))?;
+                dedup.remove(key.as_slice()).map_err(|e| self.err(op, e))?;
+                indexes.remove(&event, seq).map_err(|e| self.err(op, e))?;
                 first = seq + 1;
                 events = events.saturating_sub(1);
                 bytes = bytes.saturating_sub(len);
             }
             if out.removed > 0 {
-                indexes.drop_segments_before(first, p)?;
-                put_u64(p, &mut meta, KEY_FIRST_SEQ, first)?;
-                put_u64(p, &mut meta, KEY_EVENTS, events)?;
-                put_u64(p, &mut meta, KEY_BYTES, bytes)?;
+                indexes.drop_segments_before(op, first, p)?;
+                put_u64(op, p, &mut meta, KEY_FIRST_SEQ, first)?;
+                put_u64(op, p, &mut meta, KEY_EVENTS, events)?;
+                put_u64(op, p, &mut meta, KEY_BYTES, bytes)?;
             }
             (events, bytes)
         };
         if out.removed == 0 {
-            txn.abort().map_err(|e| self.err(e))?;
+            txn.abort().map_err(|e| self.err(op, e))?;
             return Ok(out);
         }
-        self.commit(txn)?;
-        metrics::counter!(names::STORE_COMPACTED_TOTAL, "backend" => BACKEND)
-            .increment(out.removed);
-        metrics::counter!(names::STORE_EVICTED_UNDELIVERED_TOTAL, "backend" => BACKEND)
-            .increment(out.evicted_undelivered);
-        metrics::gauge!(names::STORE_EVENTS, "backend" => BACKEND).set(events as f64);
-        metrics::gauge!(names::STORE_BYTES, "backend" => BACKEND).set(bytes as f64);
+        self.commit(op, txn)?;
+        record_compaction(BACKEND, &out);
+        record_size(BACKEND, events, bytes);
         Ok(out)
     }
 
     fn stats(&self) -> Result<StoreStats> {
-        let txn = self.read()?;
-        let meta = txn.open_table(META).map_err(|e| self.err(e))?;
-        let events = get_u64(&self.path, &meta, KEY_EVENTS)?;
+        let op = StoreOp::Read;
+        let txn = self.read(op)?;
+        let meta = txn.open_table(META).map_err(|e| self.err(op, e))?;
+        let events = get_u64(op, &self.path, &meta, KEY_EVENTS)?;
         let first_seq = if events == 0 {
             0
         } else {
-            get_u64(&self.path, &meta, KEY_FIRST_SEQ)?
+            get_u64(op, &self.path, &meta, KEY_FIRST_SEQ)?
         };
         Ok(StoreStats {
             events,
-            bytes: get_u64(&self.path, &meta, KEY_BYTES)?,
+            bytes: get_u64(op, &self.path, &meta, KEY_BYTES)?,
             first_seq,
-            last_seq: get_u64(&self.path, &meta, KEY_LAST_SEQ)?,
+            last_seq: get_u64(op, &self.path, &meta, KEY_LAST_SEQ)?,
         })
     }
 
     fn dead_letter(&self, letter: &DeadLetter) -> Result<()> {
-        let json = serde_json::to_vec(letter)
-            .map_err(|e| StoreError::Backend(format!("dead letter not encodable: {e}")))?;
-        let txn = self.write()?;
+        let op = StoreOp::Write;
+        let json = serde_json::to_vec(letter).map_err(|source| StoreError::Encode {
+            op: StoreOp::Write,
+            what: "dead letter",
+            source,
+        })?;
+        let txn = self.write(op)?;
         {
-            let mut meta = txn.open_table(META).map_err(|e| self.err(e))?;
-            let id = get_u64(&self.path, &meta, KEY_LAST_DEAD_LETTER)? + 1;
-            put_u64(&self.path, &mut meta, KEY_LAST_DEAD_LETTER, id)?;
-            let mut table = txn.open_table(DEAD_LETTERS).map_err(|e| self.err(e))?;
-            table.insert(id, json.as_slice()).map_err(|e| self.err(e))?;
+            let mut meta = txn.open_table(META).map_err(|e| self.err(op, e))?;
+            let id = get_u64(op, &self.path, &meta, KEY_LAST_DEAD_LETTER)? + 1;
+            put_u64(op, &self.path, &mut meta, KEY_LAST_DEAD_LETTER, id)?;
+            let mut table = txn.open_table(DEAD_LETTERS).map_err(|e| self.err(op, e))?;
+            table
+                .insert(id, json.as_slice())
+                .map_err(|e| self.err(op, e))?;
         }
-        self.commit(txn)
+        self.commit(op, txn)
     }
 
     fn dead_letters(&self, route: Option<&str>, limit: usize) -> Result<Vec<DeadLetter>> {
-        let txn = self.read()?;
-        let table = txn.open_table(DEAD_LETTERS).map_err(|e| self.err(e))?;
+        let op = StoreOp::Read;
+        let txn = self.read(op)?;
+        let table = txn.open_table(DEAD_LETTERS).map_err(|e| self.err(op, e))?;
         let mut out = Vec::new();
-        for entry in table.iter().map_err(|e| self.err(e))? {
+        for entry in table.iter().map_err(|e| self.err(op, e))? {
             if out.len() >= limit {
                 break;
             }
-            let (id, json) = entry.map_err(|e| self.err(e))?;
+            let (id, json) = entry.map_err(|e| self.err(op, e))?;
             let letter: DeadLetter =
                 serde_json::from_slice(json.value()).map_err(|e| StoreError::Decode {
                     key: format!("{}: dead_letters/{}", self.path, id.value()),
-                    detail: e.to_string(),
+                    source: e.into(),
                 })?;
             if route.is_none_or(|r| r == letter.route) {
                 out.push(letter);
@@ -872,20 +916,22 @@ impl Store for RedbStore {
     }
 
     fn get_state(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
-        let txn = self.read()?;
-        let table = txn.open_table(STATE).map_err(|e| self.err(e))?;
-        let v = table.get((namespace, key)).map_err(|e| self.err(e))?;
+        let op = StoreOp::Read;
+        let txn = self.read(op)?;
+        let table = txn.open_table(STATE).map_err(|e| self.err(op, e))?;
+        let v = table.get((namespace, key)).map_err(|e| self.err(op, e))?;
         Ok(v.map(|v| v.value().to_vec()))
     }
 
     fn put_state(&self, namespace: &str, key: &str, value: &[u8]) -> Result<()> {
-        let txn = self.write()?;
+        let op = StoreOp::Write;
+        let txn = self.write(op)?;
         {
-            let mut table = txn.open_table(STATE).map_err(|e| self.err(e))?;
+            let mut table = txn.open_table(STATE).map_err(|e| self.err(op, e))?;
             table
                 .insert((namespace, key), value)
-                .map_err(|e| self.err(e))?;
+                .map_err(|e| self.err(op, e))?;
         }
-        self.commit(txn)
+        self.commit(op, txn)
     }
 }

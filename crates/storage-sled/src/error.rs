@@ -1,9 +1,13 @@
 //! Maps sled's errors onto [`StoreError`], naming the database.
 
 use kev_core::StoreError;
+use kev_core::store::StoreOp;
 
-/// Turns a sled error about the database at `path` into a [`StoreError`].
-pub(crate) fn store_error(path: &str, err: sled::Error) -> StoreError {
+/// The `backend` label of the store's metrics and the name in its errors.
+pub(crate) const BACKEND: &str = "sled";
+
+/// Turns a sled error about the database at `path`, met during `op`, into a [`StoreError`].
+pub(crate) fn store_error(path: &str, op: StoreOp, err: sled::Error) -> StoreError {
     let path = path.to_owned();
     match err {
         // sled 0.34 reports its file lock as an `Other` I/O error with this text.
@@ -16,7 +20,7 @@ pub(crate) fn store_error(path: &str, err: sled::Error) -> StoreError {
                 detail: format!("a file is truncated ({source})"),
             }
         }
-        sled::Error::Io(source) => StoreError::Io { path, source },
+        sled::Error::Io(source) => StoreError::Io { op, path, source },
         sled::Error::Corruption { at, .. } => StoreError::Corrupt {
             path,
             detail: match at {
@@ -25,6 +29,11 @@ pub(crate) fn store_error(path: &str, err: sled::Error) -> StoreError {
             },
         },
         sled::Error::Unsupported(detail) => StoreError::Corrupt { path, detail },
-        other => StoreError::Backend(format!("sled store at {path}: {other}")),
+        other => StoreError::Backend {
+            op,
+            backend: BACKEND,
+            path,
+            source: other.into(),
+        },
     }
 }

@@ -5,10 +5,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use jiff::Timestamp;
-use kev_core::metrics as names;
+use kev_core::store::StoreOp;
 use kev_core::store::codec::{decode_event, encode_event};
 use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_key, seq_of};
 use kev_core::store::retention::{Snapshot, take_oldest};
+use kev_core::store::telemetry::{record_append, record_compaction, record_size};
 use kev_core::{
     AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Event, Order, Query, Retention, Store,
     StoreError, StoreStats, StoredEvent,
@@ -16,7 +17,7 @@ use kev_core::{
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use crate::error::store_error;
+use crate::error::{BACKEND, store_error};
 use crate::trees::*;
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -72,13 +73,12 @@ impl std::fmt::Debug for SledStore {
     }
 }
 
-const BACKEND: &str = "sled";
-
 impl SledStore {
     /// Opens the store in directory `dir` (created if missing). A newer format gives
     /// [`StoreError::UnsupportedFormat`], a damaged database [`StoreError::Corrupt`], a
     /// database another process (or another `SledStore` here) holds [`StoreError::Locked`].
     pub fn open(dir: impl AsRef<Path>, options: SledOptions) -> Result<Self> {
+        let op = StoreOp::Open;
         let dir = dir.as_ref();
         let db_dir = dir.join(DIR_NAME);
         let path = db_dir.display().to_string();
@@ -93,7 +93,7 @@ impl SledStore {
             create(dir, &db_dir, &path, config)?
         };
         check_format(&path, &db)?;
-        let trees = Trees::open(&db).map_err(|e| store_error(&path, e))?;
+        let trees = Trees::open(&db).map_err(|e| store_error(&path, op, e))?;
         let store = Self {
             db,
             trees,
@@ -110,47 +110,48 @@ impl SledStore {
         PathBuf::from(&self.path)
     }
 
-    fn err(&self, e: sled::Error) -> StoreError {
-        store_error(&self.path, e)
+    fn err(&self, op: StoreOp, e: sled::Error) -> StoreError {
+        store_error(&self.path, op, e)
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, ()>> {
-        self.writer
-            .lock()
-            .map_err(|_| StoreError::Backend("sled store writer lock poisoned".into()))
+    fn lock(&self, op: StoreOp) -> Result<MutexGuard<'_, ()>> {
+        self.writer.lock().map_err(|_| StoreError::Poisoned {
+            op,
+            backend: BACKEND,
+        })
     }
 
-    fn flush(&self) -> Result<()> {
+    fn flush(&self, op: StoreOp) -> Result<()> {
         if self.durable {
-            self.db.flush().map_err(|e| self.err(e))?;
+            self.db.flush().map_err(|e| self.err(op, e))?;
         }
         Ok(())
     }
 
-    fn txn_err(&self, e: TransactionError<StoreError>) -> StoreError {
+    fn txn_err(&self, op: StoreOp, e: TransactionError<StoreError>) -> StoreError {
         match e {
             TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => self.err(e),
+            TransactionError::Storage(e) => self.err(op, e),
         }
     }
 
-    fn meta_u64(&self, key: &str) -> Result<u64> {
-        let v = self.trees.meta.get(key).map_err(|e| self.err(e))?;
+    fn meta_u64(&self, op: StoreOp, key: &str) -> Result<u64> {
+        let v = self.trees.meta.get(key).map_err(|e| self.err(op, e))?;
         read_u64(&self.path, key, v.as_deref())
     }
 
     fn publish_size(&self) -> Result<()> {
-        let events = self.meta_u64(KEY_EVENTS)?;
-        let bytes = self.meta_u64(KEY_BYTES)?;
-        metrics::gauge!(names::STORE_EVENTS, "backend" => BACKEND).set(events as f64);
-        metrics::gauge!(names::STORE_BYTES, "backend" => BACKEND).set(bytes as f64);
+        let op = StoreOp::Read;
+        let events = self.meta_u64(op, KEY_EVENTS)?;
+        let bytes = self.meta_u64(op, KEY_BYTES)?;
+        record_size(BACKEND, events, bytes);
         Ok(())
     }
 
     fn decode(&self, seq: u64, bytes: &[u8]) -> Result<Event> {
         decode_event(bytes).map_err(|e| StoreError::Decode {
             key: format!("{}: log/{seq}", self.path),
-            detail: e.to_string(),
+            source: e.into(),
         })
     }
 }
@@ -163,8 +164,10 @@ fn create(
     path: &str,
     config: impl Fn(&Path) -> sled::Config,
 ) -> Result<sled::Db> {
+    let op = StoreOp::Open;
     let tmp = dir.join(format!("{DIR_NAME}.creating"));
     let io = |source| StoreError::Io {
+        op,
         path: path.to_owned(),
         source,
     };
@@ -174,14 +177,14 @@ fn create(
     std::fs::create_dir_all(dir).map_err(io)?;
     {
         let db = guarded(path, || config(&tmp).open())?;
-        let meta = db.open_tree(META).map_err(|e| store_error(path, e))?;
+        let meta = db.open_tree(META).map_err(|e| store_error(path, op, e))?;
         meta.insert(KEY_FORMAT_VERSION, FORMAT_VERSION.to_string().as_bytes())
-            .map_err(|e| store_error(path, e))?;
+            .map_err(|e| store_error(path, op, e))?;
         for key in [KEY_LAST_SEQ, KEY_EVENTS, KEY_BYTES, KEY_LAST_DEAD_LETTER] {
             meta.insert(key, &0u64.to_be_bytes())
-                .map_err(|e| store_error(path, e))?;
+                .map_err(|e| store_error(path, op, e))?;
         }
-        db.flush().map_err(|e| store_error(path, e))?;
+        db.flush().map_err(|e| store_error(path, op, e))?;
     }
     std::fs::rename(&tmp, db_dir).map_err(io)?;
     // The handle above was just dropped: its flusher may still hold the lock.
@@ -190,8 +193,9 @@ fn create(
 
 /// Runs a sled open, turning its errors and panics on damaged files into [`StoreError`]s.
 fn guarded(path: &str, open: impl FnOnce() -> sled::Result<sled::Db>) -> Result<sled::Db> {
+    let op = StoreOp::Open;
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(open)) {
-        Ok(result) => result.map_err(|e| store_error(path, e)),
+        Ok(result) => result.map_err(|e| store_error(path, op, e)),
         Err(panic) => {
             let detail = panic
                 .downcast_ref::<&str>()
@@ -209,6 +213,7 @@ fn guarded(path: &str, open: impl FnOnce() -> sled::Result<sled::Db>) -> Result<
 /// Refuses a database that is not a kev store or has another format version, before
 /// any tree is created in it.
 fn check_format(path: &str, db: &sled::Db) -> Result<()> {
+    let op = StoreOp::Open;
     if !db
         .tree_names()
         .iter()
@@ -219,10 +224,10 @@ fn check_format(path: &str, db: &sled::Db) -> Result<()> {
             detail: "no meta tree: this sled database is not a kev store".into(),
         });
     }
-    let meta = db.open_tree(META).map_err(|e| store_error(path, e))?;
+    let meta = db.open_tree(META).map_err(|e| store_error(path, op, e))?;
     match meta
         .get(KEY_FORMAT_VERSION)
-        .map_err(|e| store_error(path, e))?
+        .map_err(|e| store_error(path, op, e))?
     {
         Some(v) if v.as_ref() == FORMAT_VERSION.to_string().as_bytes() => Ok(()),
         Some(v) => Err(StoreError::UnsupportedFormat {
@@ -276,8 +281,9 @@ fn remove_indexes(
 
 impl Store for SledStore {
     fn append(&self, batch: &[Event], checkpoint: Option<&Checkpoint>) -> Result<AppendOutcome> {
+        let op = StoreOp::Append;
         let started = Instant::now();
-        let _writer = self.lock()?;
+        let _writer = self.lock(op)?;
         // Encode once, outside the transaction closure (sled may run it more than once).
         let encoded: Vec<(Vec<u8>, Vec<u8>)> = batch
             .iter()
@@ -327,25 +333,24 @@ impl Store for SledStore {
                 out.last_seq = last_seq;
                 Ok((out, events, bytes))
             })
-            .map_err(|e| self.txn_err(e))?;
-        self.flush()?;
-        metrics::histogram!(names::STORE_APPEND_SECONDS, "backend" => BACKEND)
-            .record(started.elapsed().as_secs_f64());
-        metrics::gauge!(names::STORE_EVENTS, "backend" => BACKEND).set(events as f64);
-        metrics::gauge!(names::STORE_BYTES, "backend" => BACKEND).set(bytes as f64);
+            .map_err(|e| self.txn_err(op, e))?;
+        self.flush(op)?;
+        record_append(BACKEND, started.elapsed());
+        record_size(BACKEND, events, bytes);
         Ok(out)
     }
 
     fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>> {
+        let op = StoreOp::Read;
         let v = self
             .trees
             .checkpoints
             .get(source)
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.err(op, e))?;
         v.map(|p| {
             let position = String::from_utf8(p.to_vec()).map_err(|_| StoreError::Decode {
                 key: format!("{}: checkpoints/{source}", self.path),
-                detail: "not UTF-8".into(),
+                source: "not UTF-8".into(),
             })?;
             Ok(Checkpoint {
                 source: source.to_owned(),
@@ -356,9 +361,10 @@ impl Store for SledStore {
     }
 
     fn read_log(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        let op = StoreOp::Read;
         let mut out = Vec::new();
         for entry in self.trees.log.range(seq_key(from)..).take(limit) {
-            let (k, v) = entry.map_err(|e| self.err(e))?;
+            let (k, v) = entry.map_err(|e| self.err(op, e))?;
             let seq = seq_of(&k).unwrap_or(0);
             out.push(StoredEvent {
                 seq,
@@ -369,11 +375,13 @@ impl Store for SledStore {
     }
 
     fn last_seq(&self) -> Result<u64> {
-        self.meta_u64(KEY_LAST_SEQ)
+        let op = StoreOp::Read;
+        self.meta_u64(op, KEY_LAST_SEQ)
     }
 
     fn cursor(&self, route: &str) -> Result<u64> {
-        let v = self.trees.cursors.get(route).map_err(|e| self.err(e))?;
+        let op = StoreOp::Read;
+        let v = self.trees.cursors.get(route).map_err(|e| self.err(op, e))?;
         match v {
             Some(v) => read_u64(&self.path, route, Some(&v)),
             None => Ok(0),
@@ -381,17 +389,19 @@ impl Store for SledStore {
     }
 
     fn commit_cursor(&self, route: &str, seq: u64) -> Result<()> {
+        let op = StoreOp::Commit;
         self.trees
             .cursors
             .insert(route, &seq.to_be_bytes())
-            .map_err(|e| self.err(e))?;
-        self.flush()
+            .map_err(|e| self.err(op, e))?;
+        self.flush(op)
     }
 
     fn cursors(&self) -> Result<Vec<(String, u64)>> {
+        let op = StoreOp::Read;
         let mut out = Vec::new();
         for entry in self.trees.cursors.iter() {
-            let (k, v) = entry.map_err(|e| self.err(e))?;
+            let (k, v) = entry.map_err(|e| self.err(op, e))?;
             let route = String::from_utf8_lossy(&k).into_owned();
             let seq = read_u64(&self.path, &route, Some(&v))?;
             out.push((route, seq));
@@ -400,6 +410,7 @@ impl Store for SledStore {
     }
 
     fn query(&self, query: &Query) -> Result<Vec<StoredEvent>> {
+        let op = StoreOp::Read;
         let scan = ScanPlan::for_query(query);
         let tree = match scan.index {
             Index::Time => &self.trees.by_time,
@@ -426,13 +437,18 @@ impl Store for SledStore {
             if stop_at.is_some_and(|n| found.len() >= n) {
                 break;
             }
-            let (key, _) = entry.map_err(|e| self.err(e))?;
+            let (key, _) = entry.map_err(|e| self.err(op, e))?;
             if !scan.admits(&key) {
                 continue;
             }
             let Some(seq) = seq_of(&key) else { continue };
             // An index entry whose event compaction removed after this scan began.
-            let Some(bytes) = self.trees.log.get(seq_key(seq)).map_err(|e| self.err(e))? else {
+            let Some(bytes) = self
+                .trees
+                .log
+                .get(seq_key(seq))
+                .map_err(|e| self.err(op, e))?
+            else {
                 continue;
             };
             let event = self.decode(seq, &bytes)?;
@@ -449,20 +465,21 @@ impl Store for SledStore {
         now: Timestamp,
         max_remove: u64,
     ) -> Result<CompactOutcome> {
-        let _writer = self.lock()?;
+        let op = StoreOp::Compact;
+        let _writer = self.lock(op)?;
         let delivered = self
             .cursors()?
             .into_iter()
             .map(|(_, s)| s)
             .min()
             .unwrap_or(u64::MAX);
-        let mut events = self.meta_u64(KEY_EVENTS)?;
-        let mut bytes = self.meta_u64(KEY_BYTES)?;
+        let mut events = self.meta_u64(op, KEY_EVENTS)?;
+        let mut bytes = self.meta_u64(op, KEY_BYTES)?;
         let mut out = CompactOutcome::default();
         // Decide outside the transaction (it cannot iterate), apply in one transaction.
         let mut doomed: Vec<(u64, Event)> = Vec::new();
         for entry in self.trees.log.iter() {
-            let (k, v) = entry.map_err(|e| self.err(e))?;
+            let (k, v) = entry.map_err(|e| self.err(op, e))?;
             let seq = seq_of(&k).unwrap_or(0);
             let event = self.decode(seq, &v)?;
             let len = v.len() as u64;
@@ -503,34 +520,35 @@ impl Store for SledStore {
                 meta.insert(KEY_BYTES, &bytes.to_be_bytes())?;
                 Ok(())
             })
-            .map_err(|e| self.txn_err(e))?;
-        self.flush()?;
-        metrics::counter!(names::STORE_COMPACTED_TOTAL, "backend" => BACKEND)
-            .increment(out.removed);
-        metrics::counter!(names::STORE_EVICTED_UNDELIVERED_TOTAL, "backend" => BACKEND)
-            .increment(out.evicted_undelivered);
-        metrics::gauge!(names::STORE_EVENTS, "backend" => BACKEND).set(events as f64);
-        metrics::gauge!(names::STORE_BYTES, "backend" => BACKEND).set(bytes as f64);
+            .map_err(|e| self.txn_err(op, e))?;
+        self.flush(op)?;
+        record_compaction(BACKEND, &out);
+        record_size(BACKEND, events, bytes);
         Ok(out)
     }
 
     fn stats(&self) -> Result<StoreStats> {
-        let first_seq = match self.trees.log.first().map_err(|e| self.err(e))? {
+        let op = StoreOp::Read;
+        let first_seq = match self.trees.log.first().map_err(|e| self.err(op, e))? {
             Some((k, _)) => seq_of(&k).unwrap_or(0),
             None => 0,
         };
         Ok(StoreStats {
-            events: self.meta_u64(KEY_EVENTS)?,
-            bytes: self.meta_u64(KEY_BYTES)?,
+            events: self.meta_u64(op, KEY_EVENTS)?,
+            bytes: self.meta_u64(op, KEY_BYTES)?,
             first_seq,
-            last_seq: self.meta_u64(KEY_LAST_SEQ)?,
+            last_seq: self.meta_u64(op, KEY_LAST_SEQ)?,
         })
     }
 
     fn dead_letter(&self, letter: &DeadLetter) -> Result<()> {
-        let json = serde_json::to_vec(letter)
-            .map_err(|e| StoreError::Backend(format!("dead letter not encodable: {e}")))?;
-        let _writer = self.lock()?;
+        let op = StoreOp::Write;
+        let json = serde_json::to_vec(letter).map_err(|source| StoreError::Encode {
+            op: StoreOp::Write,
+            what: "dead letter",
+            source,
+        })?;
+        let _writer = self.lock(op)?;
         let p = self.path.as_str();
         (&self.trees.meta, &self.trees.dead_letters)
             .transaction(|(meta, dead)| {
@@ -539,21 +557,22 @@ impl Store for SledStore {
                 dead.insert(&seq_key(id), json.as_slice())?;
                 Ok(())
             })
-            .map_err(|e| self.txn_err(e))?;
-        self.flush()
+            .map_err(|e| self.txn_err(op, e))?;
+        self.flush(op)
     }
 
     fn dead_letters(&self, route: Option<&str>, limit: usize) -> Result<Vec<DeadLetter>> {
+        let op = StoreOp::Read;
         let mut out = Vec::new();
         for entry in self.trees.dead_letters.iter() {
             if out.len() >= limit {
                 break;
             }
-            let (k, v) = entry.map_err(|e| self.err(e))?;
+            let (k, v) = entry.map_err(|e| self.err(op, e))?;
             let letter: DeadLetter =
                 serde_json::from_slice(&v).map_err(|e| StoreError::Decode {
                     key: format!("{}: dead_letters/{}", self.path, seq_of(&k).unwrap_or(0)),
-                    detail: e.to_string(),
+                    source: e.into(),
                 })?;
             if route.is_none_or(|r| r == letter.route) {
                 out.push(letter);
@@ -563,20 +582,22 @@ impl Store for SledStore {
     }
 
     fn get_state(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        let op = StoreOp::Read;
         let v = self
             .trees
             .state
             .get(state_key(namespace, key))
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.err(op, e))?;
         Ok(v.map(|v| v.to_vec()))
     }
 
     fn put_state(&self, namespace: &str, key: &str, value: &[u8]) -> Result<()> {
+        let op = StoreOp::Write;
         self.trees
             .state
             .insert(state_key(namespace, key), value)
-            .map_err(|e| self.err(e))?;
-        self.flush()
+            .map_err(|e| self.err(op, e))?;
+        self.flush(op)
     }
 }
 

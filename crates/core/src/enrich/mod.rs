@@ -1,9 +1,10 @@
 //! The [`Enricher`] trait: context gathered for an event before a route's sinks see it
-//! (pod logs, related events, the object's spec), carried as an [`EnrichedEvent`].
+//! (pod logs, related events, the object's spec), carried beside the event in the
+//! sink's [`crate::Batch`].
 //!
 //! Enrichment never fails a delivery: a part that could not be gathered is listed in
 //! [`EventContext::failures`] and the event goes on without it. Sinks receive the
-//! context through [`crate::Sink::deliver_enriched`], which by default ignores it.
+//! context through [`crate::Batch::contexts`]; a sink that cannot carry it ignores it.
 
 mod config;
 mod related;
@@ -63,13 +64,6 @@ impl EventContext {
             error: error.to_string(),
         });
     }
-}
-
-/// An event from the log with the context gathered for it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EnrichedEvent {
-    pub stored: StoredEvent,
-    pub context: EventContext,
 }
 
 /// Gathers context for an event. Implementations fill the parts they know and report

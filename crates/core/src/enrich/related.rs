@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Enricher, EventContext, RelatedEventsConfig};
-use crate::store::{Order, Query, Store, StoredEvent};
+use crate::store::{AsyncStore, Order, Query, Store, StoredEvent};
 
 /// Fills [`EventContext::related_events`] with the newest events of the event's
 /// involved object (same cluster, namespace, kind and name) within the lookback before
@@ -19,13 +19,16 @@ use crate::store::{Order, Query, Store, StoredEvent};
 /// ```
 #[derive(Debug, Clone)]
 pub struct RelatedEventsEnricher {
-    store: Arc<dyn Store>,
+    store: AsyncStore,
     config: RelatedEventsConfig,
 }
 
 impl RelatedEventsEnricher {
     pub fn new(store: Arc<dyn Store>, config: RelatedEventsConfig) -> Self {
-        Self { store, config }
+        Self {
+            store: AsyncStore::new(store),
+            config,
+        }
     }
 }
 
@@ -57,10 +60,8 @@ impl Enricher for RelatedEventsEnricher {
             collapse: true,
             ..Query::default()
         };
-        let store = Arc::clone(&self.store);
-        let found = tokio::task::spawn_blocking(move || store.query(&query)).await;
-        match found {
-            Ok(Ok(events)) => {
+        match self.store.query(query).await {
+            Ok(events) => {
                 context.related_events = events
                     .into_iter()
                     .filter(|e| e.event.uid != event.uid)
@@ -68,8 +69,7 @@ impl Enricher for RelatedEventsEnricher {
                     .map(|e| e.event)
                     .collect();
             }
-            Ok(Err(e)) => context.fail("related_events", e),
-            Err(e) => context.fail("related_events", format!("store task failed: {e}")),
+            Err(e) => context.fail("related_events", e),
         }
     }
 }

@@ -1,13 +1,10 @@
 //! The retention task: calls [`Store::compact`] in bounded steps, in the background.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::blocking;
-use crate::metrics as m;
-use crate::store::{Retention, Store, StoreError};
+use crate::store::{AsyncStore, Retention, StoreError};
 
 /// When and how much to compact.
 #[derive(Debug, Clone)]
@@ -31,28 +28,26 @@ impl Default for CompactorConfig {
 }
 
 /// One compaction round: steps until the store is within its retention. Returns the
-/// number of events removed. (Each backend keeps its own size gauges.)
+/// number of events removed. (Each backend reports its size and what it removed,
+/// [`crate::store::telemetry`].)
 pub async fn compact_round(
-    store: &Arc<dyn Store>,
+    store: &AsyncStore,
     config: &CompactorConfig,
 ) -> Result<u64, StoreError> {
     let mut removed = 0;
     loop {
         let retention = config.retention.clone();
         let step = config.step.max(1);
-        let out = blocking(store, move |s| {
-            s.compact(&retention, jiff::Timestamp::now(), step)
-        })
-        .await?;
+        let out = store
+            .compact(retention, jiff::Timestamp::now(), step)
+            .await?;
         removed += out.removed;
-        metrics::counter!(m::STORE_COMPACTED_TOTAL).increment(out.removed);
+        // The store counts what it removed (`kev_store_compacted_total{backend}`).
         if out.evicted_undelivered > 0 {
             tracing::warn!(
                 count = out.evicted_undelivered,
                 "hard size cap reached: evicted events that a route had not delivered"
             );
-            metrics::counter!(m::STORE_EVICTED_UNDELIVERED_TOTAL)
-                .increment(out.evicted_undelivered);
         }
         if !out.more {
             break;
@@ -65,7 +60,7 @@ pub async fn compact_round(
 /// Runs compaction rounds every `interval` until `shutdown`. A failed round is logged
 /// and tried again next time: retention must not stop ingestion.
 pub async fn run_compactor(
-    store: Arc<dyn Store>,
+    store: AsyncStore,
     config: CompactorConfig,
     shutdown: CancellationToken,
 ) {

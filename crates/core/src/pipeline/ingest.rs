@@ -6,13 +6,13 @@ use std::time::Instant;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::{PipelineConfig, PipelineError, VolumeTally, blocking};
+use super::{PipelineConfig, PipelineError, VolumeTally};
 use crate::event::Event;
 use crate::filter::Filter;
 use crate::metrics as m;
 use crate::normalize::Normalizer;
 use crate::source::{CommitHook, EventSource, RawEvent, SourceError, SourceItem};
-use crate::store::{AppendOutcome, Checkpoint, Store};
+use crate::store::{AppendOutcome, AsyncStore, Checkpoint};
 
 /// Queued items taken per wake-up of the ingest task before it looks at its timer again.
 const DRAIN_PER_WAKE: usize = 256;
@@ -20,7 +20,7 @@ const DRAIN_PER_WAKE: usize = 256;
 pub(super) struct Ingest {
     pub normalizer: Arc<dyn Normalizer>,
     pub filter: Arc<dyn Filter>,
-    pub store: Arc<dyn Store>,
+    pub store: AsyncStore,
     pub config: PipelineConfig,
     pub last_seq: watch::Sender<u64>,
     pub stored_at: super::stored_at::StoredAt,
@@ -182,10 +182,7 @@ impl Ingest {
             Err(_) => VolumeTally::default(),
         };
         let started = Instant::now();
-        let outcome = blocking(&self.store, move |s| {
-            s.append_owned(events, checkpoint.as_ref())
-        })
-        .await?;
+        let outcome = self.store.append(events, checkpoint).await?;
         if let (Some(hook), Some(checkpoint)) = (hook, committed) {
             hook(&checkpoint);
         }
@@ -225,7 +222,7 @@ impl Ingest {
         }
         let first = outcome.last_seq + 1 - outcome.stored as u64;
         let stored = outcome.stored;
-        let read = blocking(&self.store, move |s| s.read_log(first, stored)).await?;
+        let read = self.store.read_log(first, stored).await?;
         if let Ok(mut volume) = self.volume.lock() {
             let tally = volume.tally(read.iter().map(|e| &e.event));
             volume.record_tally(tally);

@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use crate::filter::Filter;
 use crate::normalize::Normalizer;
 use crate::source::{EventSource, SourceError};
-use crate::store::{Store, StoreError};
+use crate::store::{AsyncStore, Store, StoreError};
 
 pub use backoff::Backoff;
 pub use compactor::{CompactorConfig, compact_round, run_compactor};
@@ -167,25 +167,22 @@ impl Pipeline {
             compactor,
             mut control,
         } = self;
-        let checkpoint = blocking(&store, {
-            let id = source.id().to_owned();
-            move |s| s.checkpoint(&id)
-        })
-        .await?;
+        let store = AsyncStore::new(store);
+        let checkpoint = store.checkpoint(source.id()).await?;
         source.start(checkpoint).await?;
 
-        let last_seq = blocking(&store, |s| s.last_seq()).await?;
+        let last_seq = store.last_seq().await?;
         let (seq_tx, seq_rx) = watch::channel(last_seq);
         let ingest_done = CancellationToken::new();
         let drain_deadline = CancellationToken::new();
 
         let compactor_stop = CancellationToken::new();
         let compactor_task = compactor
-            .map(|c| tokio::spawn(run_compactor(Arc::clone(&store), c, compactor_stop.clone())));
+            .map(|c| tokio::spawn(run_compactor(store.clone(), c, compactor_stop.clone())));
 
         let mut routes_running = RouteSet {
             tasks: HashMap::new(),
-            store: Arc::clone(&store),
+            store: store.clone(),
             last_seq: seq_rx,
             ingest_done: ingest_done.clone(),
             drain_deadline: drain_deadline.clone(),
@@ -199,7 +196,7 @@ impl Pipeline {
         let ingest = ingest::Ingest {
             normalizer,
             filter,
-            store: Arc::clone(&store),
+            store: store.clone(),
             config: config.clone(),
             last_seq: seq_tx,
             stored_at: routes_running.stored_at.clone(),
@@ -318,7 +315,7 @@ type RouteTask = tokio::task::JoinHandle<Result<RouteReport, PipelineError>>;
 /// The running routes, each with its own stop token under the drain deadline.
 struct RouteSet {
     tasks: HashMap<String, (RouteTask, CancellationToken)>,
-    store: Arc<dyn Store>,
+    store: AsyncStore,
     last_seq: watch::Receiver<u64>,
     ingest_done: CancellationToken,
     drain_deadline: CancellationToken,
@@ -332,7 +329,7 @@ impl RouteSet {
         self.remove(&name).await;
         let stop = self.drain_deadline.child_token();
         let ctx = route::RouteContext {
-            store: Arc::clone(&self.store),
+            store: self.store.clone(),
             last_seq: self.last_seq.clone(),
             ingest_done: self.ingest_done.clone(),
             abort: stop.clone(),
@@ -369,16 +366,4 @@ impl RouteSet {
         }
         self.finished
     }
-}
-
-/// Runs a store call on the blocking pool: the embedded databases do file IO.
-pub(crate) async fn blocking<T, F>(store: &Arc<dyn Store>, f: F) -> Result<T, StoreError>
-where
-    T: Send + 'static,
-    F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
-{
-    let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || f(store.as_ref()))
-        .await
-        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{RemediationConfig, RemediationKey, owner_of};
 use crate::event::Event;
 use crate::ratelimit::Clock;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoreOp};
 
 /// The store namespace of gate records ([`Store::put_state`]); the key is
 /// `<route>|<problem key>`.
@@ -52,12 +52,17 @@ pub enum GateDecision {
 }
 
 impl GateDecision {
+    /// The label values of `kev_remediation_gate_total{decision}`.
+    pub const FIRE: &'static str = "fire";
+    pub const BELOW_THRESHOLD: &'static str = "below_threshold";
+    pub const COOLDOWN: &'static str = "cooldown";
+
     /// Label value for `kev_remediation_gate_total{decision}`.
     pub fn as_str(&self) -> &'static str {
         match self {
-            Self::Fire => "fire",
-            Self::BelowThreshold { .. } => "below_threshold",
-            Self::Cooldown { .. } => "cooldown",
+            Self::Fire => Self::FIRE,
+            Self::BelowThreshold { .. } => Self::BELOW_THRESHOLD,
+            Self::Cooldown { .. } => Self::COOLDOWN,
         }
     }
 }
@@ -170,7 +175,7 @@ impl RemediationGate {
             Some(bytes) => {
                 serde_json::from_slice::<GateRecord>(&bytes).map_err(|e| StoreError::Decode {
                     key: format!("{STATE_NAMESPACE}/{key}"),
-                    detail: e.to_string(),
+                    source: e.into(),
                 })?
             }
             None => GateRecord::default(),
@@ -183,9 +188,10 @@ impl RemediationGate {
         if decision == GateDecision::Fire {
             record.fired_by = Some(idempotency);
         }
-        let bytes = serde_json::to_vec(&record).map_err(|e| StoreError::Decode {
-            key: format!("{STATE_NAMESPACE}/{key}"),
-            detail: e.to_string(),
+        let bytes = serde_json::to_vec(&record).map_err(|source| StoreError::Encode {
+            op: StoreOp::Write,
+            what: "remediation gate record",
+            source,
         })?;
         store.put_state(STATE_NAMESPACE, &key, &bytes)?;
         Ok(decision)

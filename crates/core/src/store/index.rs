@@ -20,14 +20,11 @@
 //! flipped and 4 bytes of nanoseconds; an event without a time gets all zeros, which sorts
 //! first, as `None` does.
 
-use jiff::Timestamp;
-
 use super::Query;
 use super::segments::SegmentBounds;
+use super::suffix::suffix;
+pub use super::suffix::{SUFFIX_LEN, seq_of, time_key, time_of};
 use crate::event::Event;
-
-/// Length of the `time · seq` suffix of every index key.
-pub const SUFFIX_LEN: usize = 20;
 
 /// Which secondary index a key belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,27 +137,6 @@ pub fn seq_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
 }
 
-/// The sortable 12-byte form of an event time.
-pub fn time_key(time: Option<Timestamp>) -> [u8; 12] {
-    let mut out = [0u8; 12];
-    if let Some(t) = time {
-        let nanos = t.as_nanosecond();
-        // jiff's range (±10k years) fits i64 seconds by far; never near i64::MIN.
-        let secs = nanos.div_euclid(1_000_000_000) as i64;
-        let sub = nanos.rem_euclid(1_000_000_000) as u32;
-        out[..8].copy_from_slice(&((secs as u64) ^ (1 << 63)).to_be_bytes());
-        out[8..].copy_from_slice(&sub.to_be_bytes());
-    }
-    out
-}
-
-fn suffix(time: Option<Timestamp>, seq: u64) -> [u8; SUFFIX_LEN] {
-    let mut out = [0u8; SUFFIX_LEN];
-    out[..12].copy_from_slice(&time_key(time));
-    out[12..].copy_from_slice(&seq.to_be_bytes());
-    out
-}
-
 fn put_part(out: &mut Vec<u8>, part: &[u8]) {
     // Kubernetes names are far shorter; longer values are cut (the filter re-checks).
     let len = part.len().min(usize::from(u16::MAX));
@@ -172,18 +148,6 @@ fn put_lowercase_part(out: &mut Vec<u8>, part: &[u8]) {
     let start = out.len() + 2;
     put_part(out, part);
     out[start..].make_ascii_lowercase();
-}
-
-/// The sequence number at the end of an index key.
-pub fn seq_of(key: &[u8]) -> Option<u64> {
-    let tail: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
-    Some(u64::from_be_bytes(tail))
-}
-
-/// The time bytes of an index key.
-pub fn time_of(key: &[u8]) -> Option<&[u8]> {
-    let start = key.len().checked_sub(SUFFIX_LEN)?;
-    key.get(start..start + 12)
 }
 
 /// Which index range to scan for a query, and what the scan can promise.
@@ -318,6 +282,7 @@ fn prefix_end(mut prefix: Vec<u8>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::Timestamp;
 
     #[test]
     fn dedup_keys_tell_events_apart() {

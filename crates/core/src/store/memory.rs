@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use super::{
     AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Query, Result, Retention, Store,
-    StoreError, StoreStats, StoredEvent,
+    StoreError, StoreOp, StoreStats, StoredEvent,
 };
 use crate::event::{Event, IdempotencyKey};
 
@@ -45,10 +45,11 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Inner>> {
-        self.inner
-            .lock()
-            .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
+    fn lock(&self, op: StoreOp) -> Result<MutexGuard<'_, Inner>> {
+        self.inner.lock().map_err(|_| StoreError::Poisoned {
+            op,
+            backend: "memory",
+        })
     }
 }
 
@@ -69,7 +70,7 @@ impl MemoryStore {
         checkpoint: Option<&Checkpoint>,
         take: impl Fn(E) -> Event,
     ) -> Result<AppendOutcome> {
-        let mut inner = self.lock()?;
+        let mut inner = self.lock(StoreOp::Append)?;
         let mut out = AppendOutcome::default();
         let mut buf = Vec::with_capacity(1024);
         for event in batch {
@@ -106,11 +107,11 @@ impl Store for MemoryStore {
     }
 
     fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>> {
-        Ok(self.lock()?.checkpoints.get(source).cloned())
+        Ok(self.lock(StoreOp::Read)?.checkpoints.get(source).cloned())
     }
 
     fn read_log(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
-        let inner = self.lock()?;
+        let inner = self.lock(StoreOp::Read)?;
         let start = inner.log.partition_point(|(seq, _, _)| *seq < from);
         Ok(inner
             .log
@@ -124,21 +125,28 @@ impl Store for MemoryStore {
     }
 
     fn last_seq(&self) -> Result<u64> {
-        Ok(self.lock()?.last_seq)
+        Ok(self.lock(StoreOp::Read)?.last_seq)
     }
 
     fn cursor(&self, route: &str) -> Result<u64> {
-        Ok(self.lock()?.cursors.get(route).copied().unwrap_or(0))
+        Ok(self
+            .lock(StoreOp::Read)?
+            .cursors
+            .get(route)
+            .copied()
+            .unwrap_or(0))
     }
 
     fn commit_cursor(&self, route: &str, seq: u64) -> Result<()> {
-        self.lock()?.cursors.insert(route.to_owned(), seq);
+        self.lock(StoreOp::Commit)?
+            .cursors
+            .insert(route.to_owned(), seq);
         Ok(())
     }
 
     fn cursors(&self) -> Result<Vec<(String, u64)>> {
         Ok(self
-            .lock()?
+            .lock(StoreOp::Read)?
             .cursors
             .iter()
             .map(|(r, s)| (r.clone(), *s))
@@ -146,7 +154,7 @@ impl Store for MemoryStore {
     }
 
     fn query(&self, query: &Query) -> Result<Vec<StoredEvent>> {
-        let inner = self.lock()?;
+        let inner = self.lock(StoreOp::Read)?;
         let matching = inner
             .log
             .iter()
@@ -165,7 +173,7 @@ impl Store for MemoryStore {
         now: Timestamp,
         max_remove: u64,
     ) -> Result<CompactOutcome> {
-        let mut inner = self.lock()?;
+        let mut inner = self.lock(StoreOp::Compact)?;
         let delivered = inner.cursors.values().copied().min().unwrap_or(u64::MAX);
         let mut out = CompactOutcome::default();
         while let Some(&(seq, ref event, len)) = inner.log.front() {
@@ -185,11 +193,14 @@ impl Store for MemoryStore {
             inner.keys.remove(&key);
             inner.bytes -= len;
         }
+        if out.removed > 0 {
+            super::telemetry::record_compaction("memory", &out);
+        }
         Ok(out)
     }
 
     fn stats(&self) -> Result<StoreStats> {
-        let inner = self.lock()?;
+        let inner = self.lock(StoreOp::Read)?;
         Ok(StoreStats {
             events: inner.log.len() as u64,
             bytes: inner.bytes,
@@ -199,13 +210,13 @@ impl Store for MemoryStore {
     }
 
     fn dead_letter(&self, letter: &DeadLetter) -> Result<()> {
-        self.lock()?.dead.push(letter.clone());
+        self.lock(StoreOp::Write)?.dead.push(letter.clone());
         Ok(())
     }
 
     fn dead_letters(&self, route: Option<&str>, limit: usize) -> Result<Vec<DeadLetter>> {
         Ok(self
-            .lock()?
+            .lock(StoreOp::Read)?
             .dead
             .iter()
             .filter(|d| route.is_none_or(|r| r == d.route))
@@ -216,14 +227,14 @@ impl Store for MemoryStore {
 
     fn get_state(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self
-            .lock()?
+            .lock(StoreOp::Read)?
             .state
             .get(&(namespace.to_owned(), key.to_owned()))
             .cloned())
     }
 
     fn put_state(&self, namespace: &str, key: &str, value: &[u8]) -> Result<()> {
-        self.lock()?
+        self.lock(StoreOp::Write)?
             .state
             .insert((namespace.to_owned(), key.to_owned()), value.to_vec());
         Ok(())

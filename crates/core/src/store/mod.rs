@@ -5,11 +5,14 @@
 //! ([`Store::append`]), so a restart resumes exactly after the last committed batch.
 
 pub mod codec;
+mod handle;
 pub mod index;
 mod memory;
 pub mod query;
 pub mod retention;
 pub mod segments;
+mod suffix;
+pub mod telemetry;
 
 use std::time::Duration;
 
@@ -18,14 +21,51 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::Event;
 
+pub use handle::{AsyncStore, StoreTask};
 pub use memory::MemoryStore;
 pub use query::{Order, Query};
 
-/// Errors of a [`Store`], named after what went wrong.
+/// The store operation an error happened in, named in its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreOp {
+    /// Opening (or creating) the store.
+    Open,
+    /// [`Store::append`]: events and a checkpoint.
+    Append,
+    /// Any read: the log, a query, a checkpoint, cursors, stats, dead letters, state.
+    Read,
+    /// [`Store::commit_cursor`].
+    Commit,
+    /// [`Store::compact`].
+    Compact,
+    /// [`Store::dead_letter`] and [`Store::put_state`].
+    Write,
+}
+
+impl std::fmt::Display for StoreOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Open => "open",
+            Self::Append => "append",
+            Self::Read => "read",
+            Self::Commit => "cursor commit",
+            Self::Compact => "compaction",
+            Self::Write => "write",
+        })
+    }
+}
+
+/// The underlying error of a backend, kept as the [`std::error::Error::source`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Errors of a [`Store`], named after what went wrong; the runtime ones say in which
+/// [`StoreOp`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The database was written by a newer (or unknown) version of kev's format.
+    /// The database was written by a newer (or unknown) version of kev's format (found
+    /// on open).
     #[error(
         "store at {path}: on-disk format version {found} is not supported (this kev reads version {supported}); nothing was changed"
     )]
@@ -37,21 +77,54 @@ pub enum StoreError {
     /// The file is damaged; it is left as it is.
     #[error("store at {path} is corrupt: {detail}; nothing was changed")]
     Corrupt { path: String, detail: String },
-    /// Another process holds the database open.
+    /// Another process holds the database open (found on open).
     #[error("store at {path} is locked by another process (is another `kev run` using it?)")]
     Locked { path: String },
-    #[error("store I/O error at {path}: {source}")]
+    #[error("store I/O error at {path} during {op}: {source}")]
     Io {
+        op: StoreOp,
         path: String,
         #[source]
         source: std::io::Error,
     },
     /// A stored record could not be decoded.
-    #[error("store record {key} could not be decoded: {detail}")]
-    Decode { key: String, detail: String },
-    /// Any other failure of the backend.
-    #[error("store backend error: {0}")]
-    Backend(String),
+    #[error("store record {key} could not be decoded: {source}")]
+    Decode {
+        key: String,
+        #[source]
+        source: BoxError,
+    },
+    /// A record could not be encoded for writing.
+    #[error("store {op}: {what} could not be encoded: {source}")]
+    Encode {
+        op: StoreOp,
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A write on a store opened read-only.
+    #[error("store at {path} is open read-only; a {op} is refused")]
+    ReadOnly { op: StoreOp, path: String },
+    /// A thread panicked while it held the store's lock.
+    #[error("{backend} store lock poisoned during {op}")]
+    Poisoned { op: StoreOp, backend: &'static str },
+    /// Any other failure of the backend's database.
+    #[error("{backend} store at {path}: {op} failed: {source}")]
+    Backend {
+        op: StoreOp,
+        backend: &'static str,
+        path: String,
+        #[source]
+        source: BoxError,
+    },
+    /// The blocking task that ran the operation panicked or was cancelled
+    /// ([`AsyncStore`]).
+    #[error("store {op} task failed: {source}")]
+    Task {
+        op: StoreOp,
+        #[source]
+        source: tokio::task::JoinError,
+    },
 }
 
 impl StoreError {
@@ -62,6 +135,21 @@ impl StoreError {
             self,
             Self::UnsupportedFormat { .. } | Self::Corrupt { .. } | Self::Locked { .. }
         )
+    }
+
+    /// The operation that failed, when the error names one (the open-time errors are
+    /// [`StoreOp::Open`] or about the file itself and name none).
+    pub fn op(&self) -> Option<StoreOp> {
+        match self {
+            Self::Io { op, .. }
+            | Self::Encode { op, .. }
+            | Self::ReadOnly { op, .. }
+            | Self::Poisoned { op, .. }
+            | Self::Backend { op, .. }
+            | Self::Task { op, .. } => Some(*op),
+            Self::UnsupportedFormat { .. } | Self::Locked { .. } => Some(StoreOp::Open),
+            Self::Corrupt { .. } | Self::Decode { .. } => None,
+        }
     }
 }
 
@@ -141,8 +229,8 @@ pub struct DeadLetter {
 
 /// kev's durable log. Implementations: [`MemoryStore`] here, redb and sled in their crates.
 ///
-/// All methods are synchronous: the embedded databases are, and the pipeline calls them
-/// from blocking tasks. Every implementation must pass `kev_core::testkit::store`.
+/// All methods are synchronous: the embedded databases are. Async code calls them
+/// through [`AsyncStore`], which runs them on the blocking pool. Every implementation must pass `kev_core::testkit::store`.
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Appends the events not stored yet (dedup by idempotency key, also within `batch`)
     /// and sets `checkpoint`, atomically: after a crash either both are there or neither.

@@ -15,14 +15,14 @@
 
 use std::collections::BinaryHeap;
 
-use super::index::{SUFFIX_LEN, time_of};
+use super::suffix::{SUFFIX_LEN, time_of};
 
 /// The segment that holds `seq`, for segments of `segment_events` seqs (at least 1).
 pub fn segment_of(seq: u64, segment_events: u64) -> u64 {
     seq / segment_events.max(1)
 }
 
-/// The earliest and latest event time (as [`time_key`](super::index::time_key)s) of the
+/// The earliest and latest event time (as [`time_key`](super::suffix::time_key)s) of the
 /// events indexed in one segment. Bounds only widen: compaction leaves them as they are
 /// until the whole segment is gone, so they may be wider than what is left, never narrower.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

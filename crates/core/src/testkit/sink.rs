@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use crate::event::{Event, EventType, ObjectRef};
 use crate::filter::KeepAll;
 use crate::pipeline::{Pipeline, PipelineConfig, Route, SinkPolicy};
-use crate::sink::Sink;
+use crate::sink::{Batch, Sink};
 use crate::store::{MemoryStore, Store, StoredEvent};
 use crate::testkit::pipeline::{EventsSource, PassThrough};
 
@@ -147,7 +147,7 @@ pub async fn check_order_and_ack(harness: &mut impl SinkHarness) {
     for size in [1, 7, 64] {
         let batch = sample_events(next, size);
         next += size as u64;
-        if let Err(e) = sink.deliver(&batch).await {
+        if let Err(e) = sink.deliver(Batch::new(&batch)).await {
             panic!(
                 "check_order_and_ack: delivering a batch of {size} to a healthy receiver failed: {e}"
             );
@@ -161,7 +161,7 @@ pub async fn check_order_and_ack(harness: &mut impl SinkHarness) {
 /// An empty batch is acknowledged and sends nothing.
 pub async fn check_empty_batch(harness: &mut impl SinkHarness) {
     let sink = harness.sink().await;
-    if let Err(e) = sink.deliver(&[]).await {
+    if let Err(e) = sink.deliver(Batch::new(&[])).await {
         panic!("check_empty_batch: an empty batch failed: {e}");
     }
     let got = harness.received().await;
@@ -180,7 +180,7 @@ pub async fn check_retryable_fault(harness: &mut impl SinkHarness) {
         return;
     }
     let batch = sample_events(1, 5);
-    let error = match sink.deliver(&batch).await {
+    let error = match sink.deliver(Batch::new(&batch)).await {
         Ok(()) => panic!("check_retryable_fault: the receiver refused, but deliver returned Ok"),
         Err(e) => e,
     };
@@ -196,7 +196,7 @@ pub async fn check_retryable_fault(harness: &mut impl SinkHarness) {
         &events_of(&batch[..done]),
     );
     harness.heal().await;
-    if let Err(e) = sink.deliver(&batch[done..]).await {
+    if let Err(e) = sink.deliver(Batch::new(&batch[done..])).await {
         panic!("check_retryable_fault: delivery after healing failed: {e}");
     }
     let got = harness.received().await;
@@ -210,7 +210,7 @@ pub async fn check_permanent_fault(harness: &mut impl SinkHarness) {
         return;
     }
     let batch = sample_events(1, 3);
-    let error = match sink.deliver(&batch).await {
+    let error = match sink.deliver(Batch::new(&batch)).await {
         Ok(()) => panic!("check_permanent_fault: the receiver refused, but deliver returned Ok"),
         Err(e) => e,
     };

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use kev_core::{Sink, SinkError, StoredEvent};
+use kev_core::{Batch, Sink, SinkError};
 
 use super::FileSinkConfig;
 use super::encoder::{EncodedBatch, encode};
@@ -72,7 +72,8 @@ impl Sink for FileSink {
         &self.name
     }
 
-    async fn deliver(&self, batch: &[StoredEvent]) -> Result<(), SinkError> {
+    async fn deliver(&self, batch: Batch<'_>) -> Result<(), SinkError> {
+        let batch = batch.events();
         if batch.is_empty() {
             return Ok(());
         }

@@ -144,7 +144,7 @@ async fn rotates_exactly_when_the_next_line_would_pass_max_bytes() {
         ..FileSinkConfig::new(&path)
     };
     let sink = config.build().unwrap();
-    sink.deliver(&batch).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&batch)).await.unwrap();
     assert_eq!(
         uids(&read_events(&rotated_path(&path, 2))),
         uids_of(&batch[..2])
@@ -173,7 +173,7 @@ async fn a_line_larger_than_max_bytes_gets_a_file_of_its_own() {
     .build()
     .unwrap();
     let batch = sample_events(1, 3);
-    sink.deliver(&batch).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&batch)).await.unwrap();
     for (file, stored) in [rotated_path(&path, 2), rotated_path(&path, 1), path.clone()]
         .iter()
         .zip(&batch)
@@ -198,7 +198,7 @@ async fn keeps_at_most_max_files_rotated_files_with_the_newest_events() {
     .build()
     .unwrap();
     for chunk in batch.chunks(3) {
-        sink.deliver(chunk).await.unwrap();
+        sink.deliver(kev_core::Batch::new(chunk)).await.unwrap();
     }
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -222,7 +222,7 @@ async fn with_max_files_zero_rotation_starts_the_file_afresh() {
     }
     .build()
     .unwrap();
-    sink.deliver(&batch).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&batch)).await.unwrap();
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     assert_eq!(uids(&read_events(&path)), uids_of(&batch[4..]));
 }
@@ -237,13 +237,22 @@ async fn reopening_appends_and_counts_the_existing_size_for_rotation() {
         max_files: 3,
         ..FileSinkConfig::new(&path)
     };
-    config.build().unwrap().deliver(&batch[..3]).await.unwrap();
+    config
+        .build()
+        .unwrap()
+        .deliver(kev_core::Batch::new(&batch[..3]))
+        .await
+        .unwrap();
     // A new sink (a restart) on the same path appends, never truncates.
     let sink = config.build().unwrap();
-    sink.deliver(&batch[3..4]).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&batch[3..4]))
+        .await
+        .unwrap();
     assert_eq!(uids(&read_events(&path)), uids_of(&batch[..4]));
     // The file is full: the next line rotates it.
-    sink.deliver(&batch[4..]).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&batch[4..]))
+        .await
+        .unwrap();
     assert_eq!(
         uids(&read_events(&rotated_path(&path, 1))),
         uids_of(&batch[..4])
@@ -257,10 +266,14 @@ async fn a_file_moved_away_from_outside_is_replaced_by_a_new_one() {
     let path = dir.path().join("kev.jsonl");
     let sink = FileSinkConfig::new(&path).build().unwrap();
     let batch = sample_events(1, 4);
-    sink.deliver(&batch[..2]).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&batch[..2]))
+        .await
+        .unwrap();
     let moved = dir.path().join("kev.jsonl-20261123");
     std::fs::rename(&path, &moved).unwrap();
-    sink.deliver(&batch[2..]).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&batch[2..]))
+        .await
+        .unwrap();
     assert_eq!(uids(&read_events(&moved)), uids_of(&batch[..2]));
     assert_eq!(uids(&read_events(&path)), uids_of(&batch[2..]));
 }
@@ -315,16 +328,23 @@ async fn a_failed_rotation_reports_the_synced_prefix_and_the_retry_writes_the_re
     }
     .build()
     .unwrap();
-    sink.deliver(&batch[..1]).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&batch[..1]))
+        .await
+        .unwrap();
     // A directory where the rotated file must go: rotation fails.
     std::fs::create_dir(rotated_path(&path, 1)).unwrap();
-    let err = sink.deliver(&batch[1..]).await.unwrap_err();
+    let err = sink
+        .deliver(kev_core::Batch::new(&batch[1..]))
+        .await
+        .unwrap_err();
     assert!(err.retryable, "{err}");
     // Event 2 filled the file and was synced before the rotation failed.
     assert_eq!(err.delivered, 1, "{err}");
     assert_eq!(uids(&read_events(&path)), uids_of(&batch[..2]));
     // Fixed: the route sends what was not acknowledged; nothing is written twice.
     std::fs::remove_dir(rotated_path(&path, 1)).unwrap();
-    sink.deliver(&batch[2..]).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&batch[2..]))
+        .await
+        .unwrap();
     assert_eq!(uids(&all_events(&path, 1)), uids_of(&batch));
 }

@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use kev_core::config::ConfigError;
-use kev_core::enrich::{EnrichedEvent, EventContext};
+use kev_core::enrich::EventContext;
 use kev_core::metrics as m;
-use kev_core::{Sink, SinkError, Store, StoredEvent};
+use kev_core::{Batch, Sink, SinkError, Store, StoredEvent};
 
 use super::config::{McpSinkConfig, Protocol};
 use super::outcome::{Answer, EventLink, OutcomeStatus, RemediationRecord, save};
@@ -158,18 +158,9 @@ impl Sink for McpSink {
         &self.name
     }
 
-    async fn deliver(&self, batch: &[StoredEvent]) -> Result<(), SinkError> {
-        for (done, stored) in batch.iter().enumerate() {
-            self.remediate(stored, None)
-                .await
-                .map_err(|e| e.with_delivered(done))?;
-        }
-        Ok(())
-    }
-
-    async fn deliver_enriched(&self, batch: &[EnrichedEvent]) -> Result<(), SinkError> {
-        for (done, enriched) in batch.iter().enumerate() {
-            self.remediate(&enriched.stored, Some(&enriched.context))
+    async fn deliver(&self, batch: Batch<'_>) -> Result<(), SinkError> {
+        for (done, (stored, context)) in batch.iter().enumerate() {
+            self.remediate(stored, context)
                 .await
                 .map_err(|e| e.with_delivered(done))?;
         }

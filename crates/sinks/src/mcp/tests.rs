@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use kev_core::enrich::{ContainerLogs, EnrichFailure, EnrichedEvent, EventContext};
+use kev_core::enrich::{ContainerLogs, EnrichFailure, EventContext};
 use kev_core::{Event, EventType, MemoryStore, ObjectRef, Sink, Store, StoredEvent};
 use serde_json::{Value, json};
 
@@ -159,11 +159,10 @@ async fn rest_payload_field_by_field_with_enrichment_and_record() {
     config.token_file = Some(token_file(&dir));
     let sink = config.build("crashloops", store.clone()).unwrap();
     let event = backoff_event(1, "api-5f6b8d9c47-qwxzr");
-    let batch = [EnrichedEvent {
-        stored: event.clone(),
-        context: context(),
-    }];
-    sink.deliver_enriched(&batch).await.unwrap();
+    let (events, contexts) = ([event.clone()], [context()]);
+    sink.deliver(kev_core::Batch::enriched(&events, &contexts))
+        .await
+        .unwrap();
 
     let seen = gw.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1);
@@ -245,12 +244,16 @@ async fn rest_manual_mode_and_context_off() {
     let mut config = McpSinkConfig::new(url.clone());
     config.include_context = false;
     let sink = config.build("r", store.clone()).unwrap();
-    sink.deliver(&[backoff_event(1, "web-0")]).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&[backoff_event(1, "web-0")]))
+        .await
+        .unwrap();
     // Context on, without an enricher: the event alone, empty parts, the set policy.
     let mut config = McpSinkConfig::new(url);
     config.policy = Some("crash-policy".into());
     let sink = config.build("r", store).unwrap();
-    sink.deliver(&[backoff_event(2, "web-0")]).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&[backoff_event(2, "web-0")]))
+        .await
+        .unwrap();
 
     let seen = gw.seen.lock().unwrap().clone();
     let first = seen[0].body.as_object().unwrap();
@@ -295,7 +298,9 @@ async fn rest_answers_classified_and_recorded() {
     let events: Vec<StoredEvent> = (1..=4).map(|i| backoff_event(i, "web-0")).collect();
 
     // A failed remediation is an answer: recorded, acknowledged.
-    sink.deliver(&events[..1]).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&events[..1]))
+        .await
+        .unwrap();
     let rec = record(&store, &events[0]).unwrap();
     assert_eq!(rec.status, OutcomeStatus::Failed);
     assert_eq!(
@@ -305,14 +310,19 @@ async fn rest_answers_classified_and_recorded() {
     assert_eq!(rec.request_id.as_deref(), Some("req-failed"));
 
     // An event-stream answer: the last event is the result.
-    sink.deliver(&events[1..2]).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&events[1..2]))
+        .await
+        .unwrap();
     assert_eq!(
         record(&store, &events[1]).unwrap().request_id.as_deref(),
         Some("req-sse")
     );
 
     // 503: retryable, nothing recorded; the events before it are reported delivered.
-    let err = sink.deliver(&events[2..4]).await.unwrap_err();
+    let err = sink
+        .deliver(kev_core::Batch::new(&events[2..4]))
+        .await
+        .unwrap_err();
     assert!(err.retryable, "{err}");
     assert_eq!(err.delivered, 1);
     assert_eq!(
@@ -322,7 +332,10 @@ async fn rest_answers_classified_and_recorded() {
     assert!(record(&store, &events[3]).is_none());
 
     // 400: permanent, recorded as rejected with the API's error.
-    let err = sink.deliver(&events[3..4]).await.unwrap_err();
+    let err = sink
+        .deliver(kev_core::Batch::new(&events[3..4]))
+        .await
+        .unwrap_err();
     assert!(!err.retryable);
     assert!(
         err.message.contains("INVALID_INPUT: issue is required"),
@@ -344,7 +357,7 @@ async fn rest_unreachable_and_slow_are_retryable() {
         .build("r", store.clone())
         .unwrap();
     let err = sink
-        .deliver(&[backoff_event(1, "web-0")])
+        .deliver(kev_core::Batch::new(&[backoff_event(1, "web-0")]))
         .await
         .unwrap_err();
     assert!(err.retryable, "{err}");
@@ -364,7 +377,7 @@ async fn rest_unreachable_and_slow_are_retryable() {
     config.timeout = Duration::from_millis(200);
     let sink = config.build("r", store).unwrap();
     let err = sink
-        .deliver(&[backoff_event(1, "web-0")])
+        .deliver(kev_core::Batch::new(&[backoff_event(1, "web-0")]))
         .await
         .unwrap_err();
     assert!(err.retryable);
@@ -423,11 +436,10 @@ async fn a_bearer_token_given_by_the_caller_is_sent_and_never_printed() {
     let store = Arc::new(MemoryStore::new());
     let config = McpSinkConfig::new(url).bearer_token("from-a-secret");
     let sink = config.build("crashloops", store).unwrap();
-    let batch = [EnrichedEvent {
-        stored: backoff_event(1, "api-5f6b8d9c47-qwxzr"),
-        context: context(),
-    }];
-    sink.deliver_enriched(&batch).await.unwrap();
+    let (events, contexts) = ([backoff_event(1, "api-5f6b8d9c47-qwxzr")], [context()]);
+    sink.deliver(kev_core::Batch::enriched(&events, &contexts))
+        .await
+        .unwrap();
     let seen = gw.seen.lock().unwrap().clone();
     assert_eq!(seen[0].headers["authorization"], "Bearer from-a-secret");
     assert!(!format!("{config:?}").contains("from-a-secret"));

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use kev_core::config::ConfigError;
 use kev_core::metrics as m;
-use kev_core::{Sink, SinkError, StoredEvent};
+use kev_core::{Batch, Sink, SinkError, StoredEvent};
 use tokio::sync::OnceCell;
 
 use super::config::NatsSinkConfig;
@@ -90,7 +90,8 @@ impl Sink for NatsSink {
         &self.name
     }
 
-    async fn deliver(&self, batch: &[StoredEvent]) -> Result<(), SinkError> {
+    async fn deliver(&self, batch: Batch<'_>) -> Result<(), SinkError> {
+        let batch = batch.events();
         let js = self.context().await?;
         let outgoing = self.encode(batch)?;
         let deadline = tokio::time::Instant::now() + self.config.retry_budget;

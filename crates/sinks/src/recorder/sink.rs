@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use kev_core::config::ConfigError;
-use kev_core::store::StoredEvent;
-use kev_core::{EventType, Sink, SinkError};
+use kev_core::{Batch, EventType, Sink, SinkError};
 
 use super::new_event::{DropReason, EventRecorder, NewEvent, Published};
 use super::validate::{MAX_FIELD_CHARS, is_upper_camel_case};
@@ -71,7 +70,8 @@ impl Sink for RecorderSink {
         "recorder"
     }
 
-    async fn deliver(&self, batch: &[StoredEvent]) -> Result<(), SinkError> {
+    async fn deliver(&self, batch: Batch<'_>) -> Result<(), SinkError> {
+        let batch = batch.events();
         for (i, stored) in batch.iter().enumerate() {
             let e = &stored.event;
             let note = format!("{} {}: {}", e.r#type, e.reason, e.message);
@@ -128,9 +128,12 @@ mod tests {
             regarding: pod.clone(),
             ..Event::default()
         };
-        sink.deliver(&[StoredEvent { seq: 1, event }])
-            .await
-            .unwrap();
+        sink.deliver(kev_core::Batch::new(&[kev_core::StoredEvent {
+            seq: 1,
+            event,
+        }]))
+        .await
+        .unwrap();
         fake.assert_emitted(EventType::Normal, "RemediationRequested", 1);
         let got = fake.for_object(&pod);
         assert_eq!(

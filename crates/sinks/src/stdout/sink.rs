@@ -4,7 +4,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use kev_core::{Sink, SinkError, StoredEvent};
+use kev_core::{Batch, Sink, SinkError};
 
 use super::{StdoutFormat, StdoutSinkConfig, encode_batch};
 
@@ -59,7 +59,8 @@ impl Sink for StdoutSink {
         &self.name
     }
 
-    async fn deliver(&self, batch: &[StoredEvent]) -> Result<(), SinkError> {
+    async fn deliver(&self, batch: Batch<'_>) -> Result<(), SinkError> {
+        let batch = batch.events();
         if batch.is_empty() {
             return Ok(());
         }

@@ -75,7 +75,7 @@ async fn json_format_is_one_event_json_per_line() {
     let capture = Capture::default();
     let sink = StdoutSink::with_writer(&StdoutSinkConfig::default(), capture.clone());
     let batch = sample_events(1, 3);
-    sink.deliver(&batch).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&batch)).await.unwrap();
     let text = String::from_utf8(capture.bytes.lock().unwrap().clone()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
@@ -97,7 +97,7 @@ async fn text_format_prints_one_line_per_event_with_columns() {
     batch[1].event.reason.clear();
     batch[1].event.last_seen = None;
     batch[1].event.first_seen = None;
-    sink.deliver(&batch).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&batch)).await.unwrap();
     let text = String::from_utf8(capture.bytes.lock().unwrap().clone()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
@@ -114,7 +114,10 @@ async fn a_closed_pipe_is_a_permanent_error_not_a_panic() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
     let sink = StdoutSink::with_writer(&StdoutSinkConfig::default(), writer);
-    let error = sink.deliver(&sample_events(1, 2)).await.unwrap_err();
+    let error = sink
+        .deliver(kev_core::Batch::new(&sample_events(1, 2)))
+        .await
+        .unwrap_err();
     assert!(!error.retryable, "{error}");
     assert!(error.message.contains("stdout is closed"), "{error}");
 }
@@ -127,7 +130,9 @@ async fn a_real_pipe_gets_every_line_flushed_per_batch() {
         std::io::BufWriter::with_capacity(1 << 20, writer),
     );
     // The BufWriter would hold this batch if the sink did not flush it.
-    sink.deliver(&sample_events(1, 2)).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&sample_events(1, 2)))
+        .await
+        .unwrap();
     let mut buf = vec![0u8; 1 << 16];
     let n = reader.read(&mut buf).unwrap();
     let text = std::str::from_utf8(&buf[..n]).unwrap();

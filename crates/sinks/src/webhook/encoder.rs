@@ -1,7 +1,7 @@
 //! Request bodies (one Event JSON object, or an array for a batch; with a `context`
 //! member when the route gathered context) and the `Idempotency-Key` header value.
 
-use kev_core::enrich::{EnrichedEvent, EventContext};
+use kev_core::enrich::EventContext;
 use kev_core::{Event, SinkError, StoredEvent};
 use reqwest::header::HeaderValue;
 use serde::Serialize;
@@ -17,22 +17,15 @@ pub(super) struct Item<'a> {
 }
 
 impl<'a> Item<'a> {
-    pub(super) fn plain(stored: &'a StoredEvent) -> Self {
+    pub(super) fn new(stored: &'a StoredEvent, context: Option<&'a EventContext>) -> Self {
         Self {
             event: &stored.event,
-            context: None,
+            context,
         }
     }
 
     pub(super) fn event(&self) -> &'a Event {
         self.event
-    }
-
-    pub(super) fn enriched(enriched: &'a EnrichedEvent) -> Self {
-        Self {
-            event: &enriched.stored.event,
-            context: Some(&enriched.context),
-        }
     }
 }
 

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kev_core::config::ConfigError;
-use kev_core::enrich::EnrichedEvent;
-use kev_core::{Sink, SinkError, StoredEvent};
+use kev_core::{Batch, Sink, SinkError};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, Url};
 
@@ -232,14 +231,13 @@ impl Sink for WebhookSink {
         &self.name
     }
 
-    async fn deliver(&self, batch: &[StoredEvent]) -> Result<(), SinkError> {
-        let items: Vec<Item<'_>> = batch.iter().map(Item::plain).collect();
-        self.deliver_items(&items).await
-    }
-
-    /// Each event goes with a `context` member holding what the route gathered.
-    async fn deliver_enriched(&self, batch: &[EnrichedEvent]) -> Result<(), SinkError> {
-        let items: Vec<Item<'_>> = batch.iter().map(Item::enriched).collect();
+    /// With an enricher, each event goes with a `context` member holding what the route
+    /// gathered.
+    async fn deliver(&self, batch: Batch<'_>) -> Result<(), SinkError> {
+        let items: Vec<Item<'_>> = batch
+            .iter()
+            .map(|(stored, context)| Item::new(stored, context))
+            .collect();
         self.deliver_items(&items).await
     }
 }

@@ -79,7 +79,7 @@ async fn one_event_per_request_carries_its_idempotency_key() {
     };
     let sink = config.build().unwrap();
     let batch = sample_events(1, 3);
-    sink.deliver(&batch).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&batch)).await.unwrap();
     let seen = receiver.seen();
     assert_eq!(seen.len(), 3);
     for (request, stored) in seen.iter().zip(&batch) {
@@ -106,7 +106,7 @@ async fn a_batch_is_one_array_with_a_first_to_last_key() {
     };
     let sink = config.build().unwrap();
     let batch = sample_events(7, 4);
-    sink.deliver(&batch).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&batch)).await.unwrap();
     let seen = receiver.seen();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].method, "POST");
@@ -120,7 +120,7 @@ async fn a_batch_is_one_array_with_a_first_to_last_key() {
 
 #[tokio::test]
 async fn enriched_events_carry_their_context_and_plain_ones_do_not() {
-    use kev_core::enrich::{ContainerLogs, EnrichedEvent, EventContext};
+    use kev_core::enrich::{ContainerLogs, EventContext};
     let receiver = Receiver::start().await;
     for batch in [false, true] {
         receiver.clear();
@@ -141,15 +141,11 @@ async fn enriched_events_carry_their_context_and_plain_ones_do_not() {
             ..EventContext::default()
         };
         context.fail("related_events", "store closed");
-        let enriched: Vec<EnrichedEvent> = events
-            .iter()
-            .map(|stored| EnrichedEvent {
-                stored: stored.clone(),
-                context: context.clone(),
-            })
-            .collect();
-        sink.deliver_enriched(&enriched).await.unwrap();
-        sink.deliver(&events).await.unwrap();
+        let contexts = vec![context.clone(); events.len()];
+        sink.deliver(kev_core::Batch::enriched(&events, &contexts))
+            .await
+            .unwrap();
+        sink.deliver(kev_core::Batch::new(&events)).await.unwrap();
         let seen = receiver.seen();
         let contexts: Vec<_> = seen.iter().flat_map(|s| s.contexts.clone()).collect();
         let delivered: Vec<Event> = seen.iter().flat_map(|s| s.events.clone()).collect();
@@ -189,9 +185,13 @@ async fn bearer_token_file_is_sent_and_reread_after_rotation() {
         ..WebhookSinkConfig::new(receiver.url("/"))
     };
     let sink = config.build().unwrap();
-    sink.deliver(&sample_events(1, 1)).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&sample_events(1, 1)))
+        .await
+        .unwrap();
     std::fs::write(&token, "second-token").unwrap();
-    sink.deliver(&sample_events(2, 1)).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&sample_events(2, 1)))
+        .await
+        .unwrap();
     let auth: Vec<_> = receiver
         .seen()
         .into_iter()
@@ -204,7 +204,10 @@ async fn bearer_token_file_is_sent_and_reread_after_rotation() {
     assert!(!printed.contains("second-token"), "{printed}");
     // A token file that disappears later is a retryable failure, not a panic.
     std::fs::remove_file(&token).unwrap();
-    let err = sink.deliver(&sample_events(3, 1)).await.unwrap_err();
+    let err = sink
+        .deliver(kev_core::Batch::new(&sample_events(3, 1)))
+        .await
+        .unwrap_err();
     assert!(
         err.retryable && err.message.contains("cannot read"),
         "{err}"
@@ -223,7 +226,7 @@ async fn bearer_token_from_the_environment_and_basic_auth_from_a_file() {
     config
         .build()
         .unwrap()
-        .deliver(&sample_events(1, 1))
+        .deliver(kev_core::Batch::new(&sample_events(1, 1)))
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -240,7 +243,9 @@ async fn bearer_token_from_the_environment_and_basic_auth_from_a_file() {
         ..WebhookSinkConfig::new(receiver.url("/"))
     };
     let sink = config.build().unwrap();
-    sink.deliver(&sample_events(2, 1)).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&sample_events(2, 1)))
+        .await
+        .unwrap();
     let auth: Vec<_> = receiver
         .seen()
         .into_iter()
@@ -279,7 +284,10 @@ async fn statuses_are_classified_retryable_or_permanent() {
             delay: None,
             ..Reply::default()
         });
-        let err = sink.deliver(&sample_events(1, 1)).await.unwrap_err();
+        let err = sink
+            .deliver(kev_core::Batch::new(&sample_events(1, 1)))
+            .await
+            .unwrap_err();
         assert_eq!(err.retryable, retryable, "HTTP {status}: {err}");
         assert_eq!(err.retry_after, after, "HTTP {status}: {err}");
         assert!(err.message.contains(&status.to_string()), "{err}");
@@ -297,7 +305,10 @@ async fn retry_after_as_an_http_date_is_honoured() {
         delay: None,
         body: None,
     });
-    let err = sink.deliver(&sample_events(1, 1)).await.unwrap_err();
+    let err = sink
+        .deliver(kev_core::Batch::new(&sample_events(1, 1)))
+        .await
+        .unwrap_err();
     let after = err.retry_after.unwrap();
     assert!(
         after > Duration::from_secs(27) && after <= Duration::from_secs(30),
@@ -318,7 +329,10 @@ async fn one_event_per_request_reports_what_was_acknowledged_before_a_failure() 
             Reply::ok()
         }
     });
-    let err = sink.deliver(&batch).await.unwrap_err();
+    let err = sink
+        .deliver(kev_core::Batch::new(&batch))
+        .await
+        .unwrap_err();
     assert!(!err.retryable);
     assert_eq!(err.delivered, 2, "{err}");
     assert_eq!(receiver.accepted_events().len(), 2);
@@ -334,7 +348,10 @@ async fn connection_refused_is_retryable_and_does_not_print_the_url() {
     let sink = WebhookSinkConfig::new(format!("http://127.0.0.1:{port}/hook/SECRET-PATH"))
         .build()
         .unwrap();
-    let err = sink.deliver(&sample_events(1, 1)).await.unwrap_err();
+    let err = sink
+        .deliver(kev_core::Batch::new(&sample_events(1, 1)))
+        .await
+        .unwrap_err();
     assert!(err.retryable, "{err}");
     assert!(err.message.starts_with("cannot connect"), "{err}");
     assert!(!err.message.contains("SECRET-PATH"), "{err}");
@@ -355,7 +372,10 @@ async fn a_slow_answer_past_the_timeout_is_retryable() {
     }
     .build()
     .unwrap();
-    let err = sink.deliver(&sample_events(1, 1)).await.unwrap_err();
+    let err = sink
+        .deliver(kev_core::Batch::new(&sample_events(1, 1)))
+        .await
+        .unwrap_err();
     assert!(err.retryable, "{err}");
     assert!(err.message.contains("no answer within 100ms"), "{err}");
 }
@@ -536,7 +556,7 @@ async fn credentials_echoed_by_the_receiver_are_redacted_from_the_error() {
         let err = config
             .build()
             .unwrap()
-            .deliver(&sample_events(1, 1))
+            .deliver(kev_core::Batch::new(&sample_events(1, 1)))
             .await
             .unwrap_err();
         assert!(err.message.contains("rejected request with"), "{err}");
@@ -552,7 +572,9 @@ async fn a_bearer_token_given_by_the_caller_is_sent_and_never_printed() {
     let receiver = Receiver::start().await;
     let config = WebhookSinkConfig::new(receiver.url("/")).bearer_token("from-a-secret\n");
     let sink = config.build().unwrap();
-    sink.deliver(&sample_events(1, 1)).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&sample_events(1, 1)))
+        .await
+        .unwrap();
     let auth: Vec<_> = receiver
         .seen()
         .into_iter()

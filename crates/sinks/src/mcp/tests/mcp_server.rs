@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use axum::http::HeaderMap;
-use kev_core::enrich::EnrichedEvent;
 use kev_core::filter::KeepAll;
 use kev_core::pipeline::{Pipeline, Route, SinkPolicy};
-use kev_core::{Event, MemoryStore, Sink, SinkError, Store, StoredEvent};
+use kev_core::{Batch, Event, MemoryStore, Sink, SinkError, Store, StoredEvent};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, JsonObject,
     ServerCapabilities, ServerConfig,
@@ -198,12 +197,10 @@ async fn mcp_tool_call_arguments_field_by_field() {
     config.token_file = Some(super::token_file(&dir));
     let sink = config.build("crashloops", store.clone()).unwrap();
     let event = backoff_event(1, "api-5f6b8d9c47-qwxzr");
-    sink.deliver_enriched(&[EnrichedEvent {
-        stored: event.clone(),
-        context: context(),
-    }])
-    .await
-    .unwrap();
+    let (events, contexts) = ([event.clone()], [context()]);
+    sink.deliver(kev_core::Batch::enriched(&events, &contexts))
+        .await
+        .unwrap();
 
     let calls = remediator.calls.lock().unwrap().clone();
     assert_eq!(calls.len(), 1);
@@ -274,7 +271,9 @@ async fn mcp_tool_errors_are_failed_or_rejected() {
     let sink = mcp_config(&server.url).build("r", store.clone()).unwrap();
     let mut broken = backoff_event(1, "web-0");
     broken.event.message = "broken".into();
-    sink.deliver(std::slice::from_ref(&broken)).await.unwrap();
+    sink.deliver(kev_core::Batch::new(std::slice::from_ref(&broken)))
+        .await
+        .unwrap();
     let rec = record(&store, &broken).unwrap();
     assert_eq!(rec.status, OutcomeStatus::Failed);
     assert_eq!(rec.error.as_deref(), Some("kubectl failed"));
@@ -285,7 +284,7 @@ async fn mcp_tool_errors_are_failed_or_rejected() {
     let sink = config.build("r", store.clone()).unwrap();
     let event = backoff_event(2, "web-0");
     let err = sink
-        .deliver(std::slice::from_ref(&event))
+        .deliver(kev_core::Batch::new(std::slice::from_ref(&event)))
         .await
         .unwrap_err();
     assert!(!err.retryable, "{err}");
@@ -307,7 +306,8 @@ impl Sink for Recorder {
     fn name(&self) -> &str {
         "recorder"
     }
-    async fn deliver(&self, batch: &[StoredEvent]) -> Result<(), SinkError> {
+    async fn deliver(&self, batch: Batch<'_>) -> Result<(), SinkError> {
+        let batch = batch.events();
         self.0.lock().unwrap().extend(batch.iter().map(|e| e.seq));
         Ok(())
     }
@@ -446,9 +446,15 @@ async fn one_session_serves_every_call_of_a_sink() {
     let store = Arc::new(MemoryStore::new());
     let sink = mcp_config(&server.url).build("r", store).unwrap();
     let events: Vec<StoredEvent> = (1..=5).map(|i| backoff_event(i, "web-0")).collect();
-    sink.deliver(&events[..2]).await.unwrap();
-    sink.deliver(&events[2..3]).await.unwrap();
-    sink.deliver(&events[3..]).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&events[..2]))
+        .await
+        .unwrap();
+    sink.deliver(kev_core::Batch::new(&events[2..3]))
+        .await
+        .unwrap();
+    sink.deliver(kev_core::Batch::new(&events[3..]))
+        .await
+        .unwrap();
     assert_eq!(accepted_uids(&remediator).len(), 5);
     assert_eq!(opened(&remediator), 1, "one initialize for five calls");
     // Every call after the first carried the same session id.
@@ -470,12 +476,16 @@ async fn a_session_the_server_forgot_is_reopened_without_an_error() {
     let server = start_mcp(remediator.clone()).await;
     let store = Arc::new(MemoryStore::new());
     let sink = mcp_config(&server.url).build("r", store).unwrap();
-    sink.deliver(&[backoff_event(1, "web-0")]).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&[backoff_event(1, "web-0")]))
+        .await
+        .unwrap();
     assert_eq!(opened(&remediator), 1);
 
     // The server drops every session: the next request's session id gets a 404.
     server.sessions.sessions.write().await.clear();
-    sink.deliver(&[backoff_event(2, "web-0")]).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&[backoff_event(2, "web-0")]))
+        .await
+        .unwrap();
     assert_eq!(opened(&remediator), 2, "a new session was initialized");
     assert_eq!(accepted_uids(&remediator), ["uid-1", "uid-2"]);
     let statuses = server.headers.lock().unwrap().len();
@@ -489,12 +499,14 @@ async fn a_restarted_server_gets_a_new_session_and_an_outage_is_retryable() {
     let server = start_mcp(first.clone()).await;
     let store = Arc::new(MemoryStore::new());
     let sink = mcp_config(&server.url).build("r", store).unwrap();
-    sink.deliver(&[backoff_event(1, "web-0")]).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&[backoff_event(1, "web-0")]))
+        .await
+        .unwrap();
 
     // The server goes away: the call fails, retryable, and nothing is acknowledged.
     server.shut_down().await;
     let err = sink
-        .deliver(&[backoff_event(2, "web-0")])
+        .deliver(kev_core::Batch::new(&[backoff_event(2, "web-0")]))
         .await
         .unwrap_err();
     assert!(err.retryable, "{err}");
@@ -502,8 +514,12 @@ async fn a_restarted_server_gets_a_new_session_and_an_outage_is_retryable() {
 
     // A new server process on the same address knows nothing of the old session.
     let (second, server) = serve_mcp_at(server.addr).await;
-    sink.deliver(&[backoff_event(2, "web-0")]).await.unwrap();
-    sink.deliver(&[backoff_event(3, "web-0")]).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&[backoff_event(2, "web-0")]))
+        .await
+        .unwrap();
+    sink.deliver(kev_core::Batch::new(&[backoff_event(3, "web-0")]))
+        .await
+        .unwrap();
     assert_eq!(accepted_uids(&first), ["uid-1"]);
     assert_eq!(accepted_uids(&second), ["uid-2", "uid-3"]);
     assert_eq!(opened(&second), 1, "one new session for both calls");
@@ -515,11 +531,15 @@ async fn a_restart_between_calls_is_transparent() {
     let server = start_mcp(Remediator::default()).await;
     let store = Arc::new(MemoryStore::new());
     let sink = mcp_config(&server.url).build("r", store).unwrap();
-    sink.deliver(&[backoff_event(1, "web-0")]).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&[backoff_event(1, "web-0")]))
+        .await
+        .unwrap();
     server.shut_down().await;
     let (second, server) = serve_mcp_at(server.addr).await;
     // No call happened during the outage: the first one after it just works.
-    sink.deliver(&[backoff_event(2, "web-0")]).await.unwrap();
+    sink.deliver(kev_core::Batch::new(&[backoff_event(2, "web-0")]))
+        .await
+        .unwrap();
     assert_eq!(accepted_uids(&second), ["uid-2"]);
     assert_eq!(opened(&second), 1);
     server.stop.cancel();
