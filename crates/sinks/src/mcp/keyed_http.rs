@@ -16,7 +16,10 @@ use rmcp::transport::streamable_http_client::{
 };
 use sse_stream::Sse;
 
-use super::protocol::IDEMPOTENCY_META_KEY;
+/// The `_meta` key of a `tools/call` that carries the event's idempotency key, so that
+/// the server can drop the repeat of a call (at-least-once delivery); this client also
+/// sends it as the header.
+pub const IDEMPOTENCY_META_KEY: &str = "dev.kev/idempotencyKey";
 
 /// The header that carries the idempotency key.
 const IDEMPOTENCY_HEADER: HeaderName = HeaderName::from_static("idempotency-key");

@@ -14,7 +14,7 @@ use super::outcome::{Answer, EventLink, OutcomeStatus, RemediationRecord, save};
 use super::payload::{PayloadOptions, arguments};
 use super::protocol::McpClient;
 use super::rest::RestClient;
-use super::secret::TokenSource;
+use crate::http::{Auth, SecretSource};
 
 #[derive(Debug)]
 enum Client {
@@ -47,7 +47,7 @@ pub struct McpSink {
     route: String,
     protocol: Protocol,
     client: Client,
-    token: TokenSource,
+    auth: Auth,
     options: PayloadOptions,
     store: Arc<dyn Store>,
 }
@@ -58,9 +58,14 @@ impl McpSink {
         route: &str,
         store: Arc<dyn Store>,
     ) -> Result<Self, ConfigError> {
-        let token = match &config.bearer_token {
-            Some(token) => TokenSource::Env(token.clone()),
-            None => TokenSource::new(config.token_file.as_deref(), config.token_env.as_deref())?,
+        let auth = if let Some(token) = &config.bearer_token {
+            Auth::Bearer(SecretSource::Value(token.clone()))
+        } else if let Some(path) = &config.token_file {
+            Auth::Bearer(SecretSource::from_file(path, "token_file")?)
+        } else if let Some(var) = &config.token_env {
+            Auth::Bearer(SecretSource::from_env(var, "token_env")?)
+        } else {
+            Auth::None
         };
         let client = match config.protocol {
             Protocol::Rest => Client::Rest(RestClient::new(
@@ -80,7 +85,7 @@ impl McpSink {
             route: route.to_owned(),
             protocol: config.protocol,
             client,
-            token,
+            auth,
             options: PayloadOptions {
                 mode: config.mode,
                 confidence_threshold: config.confidence_threshold,
@@ -99,13 +104,13 @@ impl McpSink {
         stored: &StoredEvent,
         context: Option<&EventContext>,
     ) -> Result<(), SinkError> {
-        let token = self.token.load()?;
+        let auth = self.auth.load()?;
         let args = arguments(&stored.event, context, &self.options);
         let key = stored.event.idempotency_key().to_string();
         let started = Instant::now();
         let answer = match &self.client {
-            Client::Rest(c) => c.call(&args, &key, token.as_ref()).await?,
-            Client::Mcp(c) => c.call(args, &key, token.as_ref()).await?,
+            Client::Rest(c) => c.call(&args, &key, &auth).await?,
+            Client::Mcp(c) => c.call(args, &key, auth.bearer()).await?,
         };
         let elapsed = started.elapsed();
         let protocol = self.protocol.as_str();

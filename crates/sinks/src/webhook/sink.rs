@@ -7,16 +7,19 @@ use async_trait::async_trait;
 use kev_core::config::ConfigError;
 use kev_core::enrich::EnrichedEvent;
 use kev_core::{Sink, SinkError, StoredEvent};
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Method, Url};
 
-use super::classify::{classify_status, classify_transport};
-use super::config::{HttpMethod, TlsConfig, WebhookSinkConfig};
+use super::config::{HttpMethod, WebhookSinkConfig};
 use super::encoder::{Item, body, key_header};
-use super::secret::{Auth, LoadedAuth, SecretSource};
+use crate::http::{
+    Auth, ClientOptions, LoadedAuth, SecretSource, classify_status, classify_transport, one_line,
+    retry_after,
+};
 
-/// How much of an error answer's body goes into the error (and the dead letter).
-const ERROR_BODY_CHARS: usize = 256;
+/// How much of an error answer's body is read for the error (four bytes a character at
+/// the most).
+const ERROR_BODY_BYTES: usize = crate::http::ERROR_BODY_CHARS * 4;
 /// How much of a 2xx answer's body is read (so the connection can be reused).
 const MAX_DRAIN_BYTES: usize = 64 * 1024;
 
@@ -57,7 +60,7 @@ impl WebhookSink {
     /// Builds the sink from a config that passed [`WebhookSinkConfig::validate`].
     pub(super) fn new(config: &WebhookSinkConfig) -> Result<Self, ConfigError> {
         let auth = if let Some(token) = &config.bearer_token {
-            Auth::Bearer(SecretSource::Env(token.clone()))
+            Auth::Bearer(SecretSource::Value(token.clone()))
         } else if let Some(path) = &config.token_file {
             Auth::Bearer(SecretSource::from_file(path, "token_file")?)
         } else if let Some(var) = &config.token_env {
@@ -80,17 +83,12 @@ impl WebhookSink {
         } else {
             Auth::None
         };
-        let builder = reqwest::Client::builder()
-            .use_rustls_tls()
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
-            // A redirected POST may become a GET elsewhere: refuse, as a permanent error.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("kev/", env!("CARGO_PKG_VERSION")));
-        let client = apply_tls(builder, &config.tls)
-            .map_err(|e| e.within("tls"))?
-            .build()
-            .map_err(|e| ConfigError::new("tls", format!("cannot build the HTTP client: {e}")))?;
+        let client = ClientOptions {
+            timeout: Some(config.timeout),
+            connect_timeout: config.connect_timeout,
+            tls: &config.tls,
+        }
+        .build()?;
         Ok(Self {
             name: config.name.clone().unwrap_or_else(|| "webhook".to_owned()),
             client,
@@ -135,11 +133,7 @@ impl WebhookSink {
             }
             return Ok(());
         }
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let retry_after = retry_after(response.headers());
         let text = auth.redact(&error_body(&mut response).await);
         Err(classify_status(status, retry_after.as_deref(), &text))
     }
@@ -148,63 +142,13 @@ impl WebhookSink {
 /// The start of an error answer's body, on one line.
 async fn error_body(response: &mut reqwest::Response) -> String {
     let mut bytes = Vec::new();
-    while bytes.len() < ERROR_BODY_CHARS * 4 {
+    while bytes.len() < ERROR_BODY_BYTES {
         match response.chunk().await {
             Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
             Ok(None) | Err(_) => break,
         }
     }
-    String::from_utf8_lossy(&bytes)
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(ERROR_BODY_CHARS)
-        .collect::<String>()
-        .trim()
-        .to_owned()
-}
-
-fn apply_tls(
-    mut builder: reqwest::ClientBuilder,
-    tls: &TlsConfig,
-) -> Result<reqwest::ClientBuilder, ConfigError> {
-    if let Some(path) = &tls.ca_file {
-        let pem = read(path, "ca_file")?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| ConfigError::new("ca_file", format!("{}: {e}", path.display())))?;
-        if certs.is_empty() {
-            return Err(ConfigError::new(
-                "ca_file",
-                format!("{}: no PEM certificate found", path.display()),
-            ));
-        }
-        for cert in certs {
-            builder = builder.add_root_certificate(cert);
-        }
-    }
-    if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
-        let mut pem = read(cert, "cert_file")?;
-        pem.push(b'\n');
-        pem.extend(read(key, "key_file")?);
-        let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
-            ConfigError::new(
-                "cert_file",
-                format!("{} with {}: {e}", cert.display(), key.display()),
-            )
-        })?;
-        builder = builder.identity(identity);
-    }
-    if tls.insecure_skip_verify {
-        tracing::warn!(
-            "webhook sink: tls.insecure_skip_verify is set: server certificates are NOT verified"
-        );
-        builder = builder.danger_accept_invalid_certs(true);
-    }
-    Ok(builder)
-}
-
-fn read(path: &std::path::Path, field: &str) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(path)
-        .map_err(|e| ConfigError::new(field, format!("cannot read {}: {e}", path.display())))
+    one_line(&String::from_utf8_lossy(&bytes))
 }
 
 impl WebhookSink {
