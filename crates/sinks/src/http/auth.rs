@@ -2,13 +2,16 @@
 //! loaded per batch into [`LoadedAuth`], which sets the header and redacts the
 //! credentials from whatever a receiver echoes back.
 
+use std::path::Path;
+
 use kev_core::SinkError;
+use kev_core::config::ConfigError;
 
 use super::secret::{Secret, SecretSource};
 
 /// How requests authenticate.
 #[derive(Debug, Clone)]
-pub(crate) enum Auth {
+pub enum Auth {
     None,
     Bearer(SecretSource),
     Basic {
@@ -19,15 +22,31 @@ pub(crate) enum Auth {
 
 /// Credentials loaded for one batch.
 #[derive(Debug)]
-pub(crate) enum LoadedAuth {
+pub enum LoadedAuth {
     None,
     Bearer(Secret),
     Basic { username: String, password: Secret },
 }
 
 impl Auth {
+    /// A bearer token: `given` (one the caller read, from a Kubernetes Secret through
+    /// the API, say), else the one in `token_file` or `token_env`; none when no source
+    /// is set.
+    pub fn bearer(
+        given: Option<&Secret>,
+        token_file: Option<&Path>,
+        token_env: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        if let Some(token) = given {
+            return Ok(Self::Bearer(SecretSource::Value(token.clone())));
+        }
+        let source =
+            SecretSource::from_file_or_env(token_file, token_env, ["token_file", "token_env"])?;
+        Ok(source.map_or(Self::None, Self::Bearer))
+    }
+
     /// The credentials of one batch (a file is read again each time).
-    pub(crate) fn load(&self) -> Result<LoadedAuth, SinkError> {
+    pub fn load(&self) -> Result<LoadedAuth, SinkError> {
         Ok(match self {
             Self::None => LoadedAuth::None,
             Self::Bearer(token) => LoadedAuth::Bearer(token.load()?),
@@ -41,7 +60,7 @@ impl Auth {
 
 impl LoadedAuth {
     /// The bearer token, for clients that set the header themselves (rmcp's).
-    pub(crate) fn bearer(&self) -> Option<&str> {
+    pub fn bearer(&self) -> Option<&str> {
         match self {
             Self::Bearer(token) => Some(token.expose()),
             Self::None | Self::Basic { .. } => None,
@@ -51,7 +70,7 @@ impl LoadedAuth {
     /// `text` with every form of the credentials this request sent replaced, so that
     /// a receiver echoing the request back in an error never puts them in a log or a
     /// dead letter.
-    pub(crate) fn redact(&self, text: &str) -> String {
+    pub fn redact(&self, text: &str) -> String {
         let mut forms = Vec::new();
         match self {
             Self::None => {}
@@ -71,7 +90,7 @@ impl LoadedAuth {
     }
 
     /// Adds the `Authorization` header (marked sensitive, so reqwest never prints it).
-    pub(crate) fn apply(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    pub fn apply(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match self {
             Self::None => request,
             Self::Bearer(token) => request.bearer_auth(token.expose()),

@@ -12,7 +12,7 @@ const USER_AGENT: &str = concat!("kev/", env!("CARGO_PKG_VERSION"));
 
 /// How an HTTP sink's client connects. Errors of the build name `tls.…` fields.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ClientOptions<'a> {
+pub struct ClientOptions<'a> {
     /// Time allowed for a whole request; `None` when the caller bounds each call itself
     /// (an MCP session's event stream stays open across calls).
     pub timeout: Option<Duration>,
@@ -43,13 +43,13 @@ macro_rules! build_client {
 
 impl ClientOptions<'_> {
     /// A reqwest 0.12 client.
-    pub(crate) fn build(&self) -> Result<reqwest::Client, ConfigError> {
+    pub fn build(&self) -> Result<reqwest::Client, ConfigError> {
         build_client!(reqwest, self, use_preconfigured_tls)
     }
 
     /// A reqwest 0.13 client, the version rmcp's transport is built on.
     #[cfg(feature = "mcp")]
-    pub(crate) fn build_mcp(&self) -> Result<reqwest_mcp::Client, ConfigError> {
+    pub fn build_mcp(&self) -> Result<reqwest_mcp::Client, ConfigError> {
         build_client!(reqwest_mcp, self, tls_backend_preconfigured)
     }
 }

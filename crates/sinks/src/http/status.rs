@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 /// How much of an error answer's body goes into the error.
-pub(crate) const ERROR_BODY_CHARS: usize = 256;
+pub const ERROR_BODY_CHARS: usize = 256;
 
 /// The longest `Retry-After` honoured; a receiver asking for more gets asked again then.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
@@ -70,7 +70,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 
 /// The error for a request that got no answer: all retryable (connect refused, reset,
 /// timeout), except a request kev could not even build.
-pub(crate) fn classify_transport(error: reqwest::Error, timeout: Duration) -> SinkError {
+pub fn classify_transport(error: reqwest::Error, timeout: Duration) -> SinkError {
     // The URL may carry a secret (many hooks put their token in the path): not logged.
     let error = error.without_url();
     if error.is_builder() {
@@ -105,7 +105,7 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// The `Retry-After` header of an answer, as text (parsed by [`classify_status`]).
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<String> {
+pub fn retry_after(headers: &HeaderMap) -> Option<String> {
     headers
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
@@ -113,7 +113,7 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The start of an answer's body on one line, for an error message (and a dead letter).
-pub(crate) fn one_line(text: &str) -> String {
+pub fn one_line(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(ERROR_BODY_CHARS)

@@ -43,7 +43,7 @@ impl TlsConfig {
     }
 
     /// Reads the certificates and builds the client config.
-    pub(crate) fn rustls_config(&self) -> Result<rustls::ClientConfig, ConfigError> {
+    pub fn rustls_config(&self) -> Result<rustls::ClientConfig, ConfigError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let roots = self.roots()?;
         let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))

@@ -5,11 +5,7 @@ use kev_core::config::ConfigError;
 /// `value` as an `http://` or `https://` URL without credentials in it (they would end
 /// up in logs); `use_instead` says where credentials go for this sink. Errors name
 /// `field`.
-pub(crate) fn parse_url(
-    field: &str,
-    value: &str,
-    use_instead: &str,
-) -> Result<reqwest::Url, ConfigError> {
+pub fn parse_url(field: &str, value: &str, use_instead: &str) -> Result<reqwest::Url, ConfigError> {
     let url = reqwest::Url::parse(value).map_err(|e| ConfigError::new(field, e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(ConfigError::new(

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::outcome::{Answer, OutcomeStatus, first_text};
 use crate::http::{
     ClientOptions, LoadedAuth, TlsConfig, classify_status, classify_transport, one_line,
-    retry_after,
+    retry_after, send,
 };
 
 /// The largest answer read; remediation summaries are small.
@@ -95,7 +95,7 @@ impl RestClient {
         idempotency_key: &str,
         auth: &LoadedAuth,
     ) -> Result<Answer, SinkError> {
-        let mut request = self
+        let request = self
             .client
             .post(self.url.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
@@ -104,14 +104,8 @@ impl RestClient {
                 HeaderValue::from_static("application/json, text/event-stream"),
             )
             .json(args);
-        if let Ok(key) = HeaderValue::from_str(idempotency_key) {
-            request = request.header("idempotency-key", key);
-        }
-        let mut response = auth
-            .apply(request)
-            .send()
-            .await
-            .map_err(|e| classify_transport(e, self.timeout))?;
+        let key = HeaderValue::from_str(idempotency_key).ok();
+        let mut response = send(request, auth, key, self.timeout).await?;
         let status = response.status();
         let event_stream = response
             .headers()

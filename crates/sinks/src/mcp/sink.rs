@@ -14,7 +14,7 @@ use super::outcome::{Answer, EventLink, OutcomeStatus, RemediationRecord, save};
 use super::payload::{PayloadOptions, arguments};
 use super::protocol::McpClient;
 use super::rest::RestClient;
-use crate::http::{Auth, SecretSource};
+use crate::http::Auth;
 
 #[derive(Debug)]
 enum Client {
@@ -58,15 +58,11 @@ impl McpSink {
         route: &str,
         store: Arc<dyn Store>,
     ) -> Result<Self, ConfigError> {
-        let auth = if let Some(token) = &config.bearer_token {
-            Auth::Bearer(SecretSource::Value(token.clone()))
-        } else if let Some(path) = &config.token_file {
-            Auth::Bearer(SecretSource::from_file(path, "token_file")?)
-        } else if let Some(var) = &config.token_env {
-            Auth::Bearer(SecretSource::from_env(var, "token_env")?)
-        } else {
-            Auth::None
-        };
+        let auth = Auth::bearer(
+            config.bearer_token.as_ref(),
+            config.token_file.as_deref(),
+            config.token_env.as_deref(),
+        )?;
         let client = match config.protocol {
             Protocol::Rest => Client::Rest(RestClient::new(
                 config.parsed_endpoint()?,

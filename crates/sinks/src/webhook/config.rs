@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::WebhookSink;
-use crate::http::{Secret, TlsConfig, parse_url, validate_env_name};
+use crate::http::{IDEMPOTENCY_KEY, Secret, TlsConfig, parse_url, validate_env_name};
 
 /// Config of the webhook sink. Secrets are never written in it: the token or the
 /// password is read from a file or an environment variable.
@@ -265,7 +265,7 @@ impl WebhookSinkConfig {
                     "credentials are not accepted in clear in the config: use token_file, token_env or basic_auth",
                 ));
             }
-            if header.as_str() == "idempotency-key" {
+            if header == IDEMPOTENCY_KEY {
                 return Err(ConfigError::new(path, "kev sets this header itself"));
             }
             let mut value = HeaderValue::from_str(value)

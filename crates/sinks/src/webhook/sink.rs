@@ -13,8 +13,7 @@ use reqwest::{Method, Url};
 use super::config::{HttpMethod, WebhookSinkConfig};
 use super::encoder::{Item, body, key_header};
 use crate::http::{
-    Auth, ClientOptions, LoadedAuth, SecretSource, classify_status, classify_transport, one_line,
-    retry_after,
+    Auth, ClientOptions, LoadedAuth, SecretSource, classify_status, one_line, retry_after, send,
 };
 
 /// How much of an error answer's body is read for the error (four bytes a character at
@@ -59,29 +58,29 @@ impl std::fmt::Debug for WebhookSink {
 impl WebhookSink {
     /// Builds the sink from a config that passed [`WebhookSinkConfig::validate`].
     pub(super) fn new(config: &WebhookSinkConfig) -> Result<Self, ConfigError> {
-        let auth = if let Some(token) = &config.bearer_token {
-            Auth::Bearer(SecretSource::Value(token.clone()))
-        } else if let Some(path) = &config.token_file {
-            Auth::Bearer(SecretSource::from_file(path, "token_file")?)
-        } else if let Some(var) = &config.token_env {
-            Auth::Bearer(SecretSource::from_env(var, "token_env")?)
-        } else if let Some(basic) = &config.basic_auth {
-            let password = match (&basic.password_file, &basic.password_env) {
-                (Some(path), _) => SecretSource::from_file(path, "basic_auth.password_file")?,
-                (None, Some(var)) => SecretSource::from_env(var, "basic_auth.password_env")?,
-                (None, None) => {
-                    return Err(ConfigError::new(
+        let auth = match (&config.basic_auth, &config.bearer_token) {
+            (Some(basic), None) => {
+                let password = SecretSource::from_file_or_env(
+                    basic.password_file.as_deref(),
+                    basic.password_env.as_deref(),
+                    ["basic_auth.password_file", "basic_auth.password_env"],
+                )?
+                .ok_or_else(|| {
+                    ConfigError::new(
                         "basic_auth.password_file",
                         "set exactly one of password_file and password_env",
-                    ));
+                    )
+                })?;
+                Auth::Basic {
+                    username: basic.username.clone(),
+                    password,
                 }
-            };
-            Auth::Basic {
-                username: basic.username.clone(),
-                password,
             }
-        } else {
-            Auth::None
+            _ => Auth::bearer(
+                config.bearer_token.as_ref(),
+                config.token_file.as_deref(),
+                config.token_env.as_deref(),
+            )?,
         };
         let client = ClientOptions {
             timeout: Some(config.timeout),
@@ -105,21 +104,14 @@ impl WebhookSink {
     }
 
     async fn send(&self, items: &[Item<'_>], auth: &LoadedAuth) -> Result<(), SinkError> {
-        let mut request = self
+        let request = self
             .client
             .request(self.method.clone(), self.url.clone())
             .headers(self.headers.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(body(items, self.batch)?);
         let events: Vec<&kev_core::Event> = items.iter().map(Item::event).collect();
-        if let Some(key) = key_header(&events) {
-            request = request.header("idempotency-key", key);
-        }
-        let mut response = auth
-            .apply(request)
-            .send()
-            .await
-            .map_err(|e| classify_transport(e, self.timeout))?;
+        let mut response = send(request, auth, key_header(&events), self.timeout).await?;
         let status = response.status();
         if status.is_success() {
             // Read (a bounded part of) the answer so the connection goes back to the
