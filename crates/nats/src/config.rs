@@ -34,9 +34,11 @@ pub struct NatsSinkConfig {
     /// Default `kev.events.{cluster}.{namespace}`.
     #[serde(default = "default_subject")]
     pub subject: String,
-    /// How long one batch keeps retrying publishes that got no ack (a stream leader
-    /// change stalls publishing for seconds) before the route is told to retry later;
-    /// default `30s`.
+    /// Still accepted (at least `1s`, default `30s`) so that existing configs load, but
+    /// no longer used: the sink does not retry by itself. A publish without an ack is a
+    /// retryable error, and the route sends the unacked events again with the same
+    /// message ids after its own jittered backoff (`retry: {initial, max}`), which
+    /// rides out a stream leader change the same way.
     #[serde(
         default = "default_retry_budget",
         deserialize_with = "kev_core::config::duration"

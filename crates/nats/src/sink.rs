@@ -3,8 +3,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use async_nats::jetstream;
 use async_nats::jetstream::context::{PublishError, PublishErrorKind};
-use async_nats::jetstream::{self};
 use async_trait::async_trait;
 use bytes::Bytes;
 use kev_core::config::ConfigError;
@@ -152,5 +152,27 @@ fn classify(error: &PublishError) -> SinkError {
         | PublishErrorKind::BrokenPipe
         | PublishErrorKind::MaxAckPending
         | PublishErrorKind::Other => SinkError::retryable(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_message_the_server_can_never_take_is_permanent() {
+        let permanent = classify(&PublishError::new(PublishErrorKind::MaxPayloadExceeded));
+        assert!(!permanent.retryable, "{permanent}");
+        for kind in [
+            PublishErrorKind::TimedOut,
+            PublishErrorKind::StreamNotFound,
+            PublishErrorKind::BrokenPipe,
+            PublishErrorKind::MaxAckPending,
+            PublishErrorKind::Other,
+        ] {
+            let error = classify(&PublishError::new(kind));
+            assert!(error.retryable, "{kind:?}: {error}");
+            assert!(error.message.starts_with("NATS publish: "), "{error}");
+        }
     }
 }
