@@ -4,7 +4,7 @@
 //! - The **aggregator** groups events that differ only in their message (key: type,
 //!   reason, regarding object, reporting controller and instance). When the 10th
 //!   distinct message of a group arrives within 600 s of the group's last event, the
-//!   event becomes "(combined from similar events): <message>" under the group key.
+//!   event becomes `"(combined from similar events): <message>"` under the group key.
 //! - The **logger** counts repeats of one key (the group key plus the message, or the
 //!   group key for a combined event): the first is a CREATE with `count: 1`, each
 //!   repeat a strategic-merge PATCH of `count`, `lastTimestamp` and `message`.
