@@ -5,7 +5,7 @@ mod recorder_support;
 use std::time::Duration;
 
 use kev_core::EventType;
-use kev_sinks::recorder::{ApiGroup, EventRecorder, NewEvent, RecorderConfig};
+use kev_recorder::{ApiGroup, EventRecorder, NewEvent, RecorderConfig};
 use kev_tests::fake_api::Group;
 use recorder_support::{env, pod};
 

@@ -7,7 +7,7 @@ mod recorder_support;
 use std::time::{Duration, Instant};
 
 use kev_core::EventType;
-use kev_sinks::recorder::{
+use kev_recorder::{
     DropReason, EventRecorder, NewEvent, Published, Recorder, RecorderConfig, Reporter,
 };
 use kev_tests::api_proxy::{ApiProxy, WriteFault};

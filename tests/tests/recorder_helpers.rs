@@ -5,7 +5,7 @@ mod recorder_support;
 
 use std::time::Duration;
 
-use kev_sinks::recorder::{DropReason, EventRecorder, NewEvent, Published, RecorderConfig};
+use kev_recorder::{DropReason, EventRecorder, NewEvent, Published, RecorderConfig};
 use recorder_support::{env, live_events, occurrences, pod};
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 mod recorder_support;
 
 use kev_core::metrics as names;
-use kev_sinks::recorder::{EventRecorder, RecorderConfig};
+use kev_recorder::{EventRecorder, RecorderConfig};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use recorder_support::{env, pod};
 

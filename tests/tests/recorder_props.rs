@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use kev_core::EventType;
-use kev_sinks::recorder::{EventRecorder, RecorderConfig};
+use kev_recorder::{EventRecorder, RecorderConfig};
 use proptest::prelude::*;
 use recorder_support::{env, live_events, occurrences, pod};
 

@@ -6,7 +6,7 @@ mod recorder_support;
 use std::time::Duration;
 
 use kev_core::EventType;
-use kev_sinks::recorder::{DropReason, EventRecorder, Recorder, RecorderConfig, Reporter};
+use kev_recorder::{DropReason, EventRecorder, Recorder, RecorderConfig, Reporter};
 use kev_tests::fake_api::{FakeApiServer, Group};
 use recorder_support::{CONTROLLER, env, fast, live_events, occurrences, pod};
 

@@ -4,7 +4,7 @@ mod recorder_support;
 
 use std::time::Duration;
 
-use kev_sinks::recorder::{EventRecorder, RecorderConfig};
+use kev_recorder::{EventRecorder, RecorderConfig};
 use kev_tests::fake_api::Group;
 use recorder_support::{env, live_events, occurrences, pod};
 

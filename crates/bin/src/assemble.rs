@@ -13,7 +13,7 @@ use kev_core::{
 use crate::config::{RawConfig, RouteConfig, SourceConfig, StoreConfig, StoreType};
 use crate::server::Check;
 
-pub use kev_sinks::SinkConfig;
+pub use crate::sinks::SinkConfig;
 
 /// What `kev run` runs.
 pub struct Parts {

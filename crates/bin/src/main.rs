@@ -23,6 +23,7 @@ mod policies;
 mod query;
 mod render;
 mod server;
+mod sinks;
 
 use std::process::ExitCode;
 

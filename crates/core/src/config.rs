@@ -106,3 +106,26 @@ pub fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>,
     struct Wrap(#[serde(deserialize_with = "duration")] Duration);
     Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
 }
+
+/// Checks an optional sink `name`: it becomes the `sink` metric label, so it is kept
+/// short and plain. Every sink crate's config calls it, so the rule is the same for all.
+///
+/// ```
+/// use kev_core::config::validate_sink_name;
+/// assert!(validate_sink_name(Some("team-hook")).is_ok());
+/// assert!(validate_sink_name(None).is_ok());
+/// assert_eq!(validate_sink_name(Some("a b")).unwrap_err().path, "name");
+/// ```
+pub fn validate_sink_name(name: Option<&str>) -> Result<(), ConfigError> {
+    let Some(name) = name else { return Ok(()) };
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if name.is_empty() || name.len() > 63 || !name.chars().all(plain) {
+        return Err(ConfigError::new(
+            "name",
+            format!(
+                "{name:?} is not a valid sink name: use 1 to 63 letters, digits, '-', '_' or '.'"
+            ),
+        ));
+    }
+    Ok(())
+}

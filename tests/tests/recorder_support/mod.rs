@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kev_core::{ManualClock, ObjectRef};
-use kev_sinks::recorder::{Recorder, RecorderConfig, Reporter};
+use kev_recorder::{Recorder, RecorderConfig, Reporter};
 use kev_tests::api_proxy::ApiProxy;
 use kev_tests::fake_api::{FakeApiServer, Group};
 use serde_json::Value;

@@ -210,7 +210,7 @@ pub enum SourceConfig {
     /// Fleet mode, central side: a durable JetStream pull consumer fed by agents'
     /// `nats` sinks.
     #[cfg(feature = "nats")]
-    Nats(Box<kev_sinks::nats::NatsSourceConfig>),
+    Nats(Box<kev_nats::NatsSourceConfig>),
 }
 
 impl Default for SourceConfig {

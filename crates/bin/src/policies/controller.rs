@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kev_core::pipeline::{Route, RouteControl};
 use kev_core::{ObjectRef, Store};
 use kev_kube_source::policy::{ConditionStatus, EventPolicy, SecretKeyRef};
-use kev_sinks::recorder::{EventRecorder, Recorder, RecorderConfig, Reporter};
+use kev_recorder::{EventRecorder, Recorder, RecorderConfig, Reporter};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::sinks::SinkConfig;
 use kev_core::enrich::{EnrichConfig, LogsConfig, RelatedEventsConfig};
 use kev_core::ratelimit::LimitKey;
 use kev_core::remediation::{RemediationConfig, RemediationKey};
@@ -10,7 +11,6 @@ use kev_core::{RateLimitConfig, RuleConfig};
 use kev_kube_source::policy::{
     EventPolicy, EventPolicySpec, EventSelector, FieldError, InvalidPolicy, TargetKind,
 };
-use kev_sinks::SinkConfig;
 
 use crate::config::{BatchConfig, RetryConfig, RouteConfig};
 

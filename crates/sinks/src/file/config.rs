@@ -70,7 +70,7 @@ impl FileSinkConfig {
                 format!("{} is more than the limit of 1000", self.max_files),
             ));
         }
-        crate::config::validate_name(self.name.as_deref())
+        kev_core::config::validate_sink_name(self.name.as_deref())
     }
 
     /// Validates and opens the file (so that a wrong directory fails at start).

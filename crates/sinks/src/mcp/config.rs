@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::McpSink;
+use crate::http::{Secret, parse_url};
 
 /// How the sink talks to the remediation service.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -149,7 +150,7 @@ pub struct McpSinkConfig {
     /// A bearer token known to the caller (kev reads an EventPolicy's `secretRef` through
     /// the API); never read from YAML. Set with [`McpSinkConfig::bearer_token`].
     #[serde(skip)]
-    pub(super) bearer_token: Option<super::secret::Token>,
+    pub(super) bearer_token: Option<Secret>,
 }
 
 fn default_tool() -> String {
@@ -194,7 +195,7 @@ impl McpSinkConfig {
     /// the API, say), instead of `token_file` / `token_env`.
     #[must_use]
     pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
-        self.bearer_token = Some(super::secret::Token(token.into().trim().to_owned()));
+        self.bearer_token = Some(Secret::new(token));
         self
     }
 
@@ -228,28 +229,11 @@ impl McpSinkConfig {
         if self.connect_timeout.is_zero() {
             return Err(ConfigError::new("connect_timeout", "must be longer than 0"));
         }
-        crate::config::validate_name(self.name.as_deref())
+        kev_core::config::validate_sink_name(self.name.as_deref())
     }
 
     pub(super) fn parsed_endpoint(&self) -> Result<reqwest::Url, ConfigError> {
-        let url = reqwest::Url::parse(&self.endpoint)
-            .map_err(|e| ConfigError::new("endpoint", e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(ConfigError::new(
-                "endpoint",
-                format!(
-                    "scheme {:?} is not supported: use http or https",
-                    url.scheme()
-                ),
-            ));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(ConfigError::new(
-                "endpoint",
-                "credentials in the URL are not accepted: use token_file or token_env",
-            ));
-        }
-        Ok(url)
+        parse_url("endpoint", &self.endpoint, "token_file or token_env")
     }
 
     /// Validates, then builds the sink for `route`: reads the token, builds the HTTP

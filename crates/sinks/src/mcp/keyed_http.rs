@@ -16,10 +16,12 @@ use rmcp::transport::streamable_http_client::{
 };
 use sse_stream::Sse;
 
-use super::protocol::IDEMPOTENCY_META_KEY;
+use crate::http::IDEMPOTENCY_KEY;
 
-/// The header that carries the idempotency key.
-const IDEMPOTENCY_HEADER: HeaderName = HeaderName::from_static("idempotency-key");
+/// The `_meta` key of a `tools/call` that carries the event's idempotency key, so that
+/// the server can drop the repeat of a call (at-least-once delivery); this client also
+/// sends it as the header.
+pub const IDEMPOTENCY_META_KEY: &str = "dev.kev/idempotencyKey";
 
 #[derive(Debug, Clone)]
 pub(super) struct KeyedHttp(pub reqwest_mcp::Client);
@@ -45,7 +47,7 @@ fn with_key(message: &ClientJsonRpcMessage, mut headers: Headers) -> Headers {
     if wire.get("method").and_then(|m| m.as_str()) == Some("tools/call")
         && let Some(key) = key
     {
-        headers.insert(IDEMPOTENCY_HEADER, key);
+        headers.insert(IDEMPOTENCY_KEY, key);
     }
     headers
 }

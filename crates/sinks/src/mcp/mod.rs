@@ -9,13 +9,12 @@ mod outcome;
 mod payload;
 mod protocol;
 mod rest;
-mod secret;
 mod sink;
 #[cfg(test)]
 mod tests;
 
 pub use config::{McpSinkConfig, Protocol, RemediationMode, RiskLevel};
+pub use keyed_http::IDEMPOTENCY_META_KEY;
 pub use outcome::{OUTCOME_NAMESPACE, OutcomeStatus, RemediationRecord};
 pub use payload::{PayloadOptions, arguments, issue};
-pub use protocol::IDEMPOTENCY_META_KEY;
 pub use sink::McpSink;

@@ -23,14 +23,10 @@ use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
-use super::keyed_http::KeyedHttp;
+use super::keyed_http::{IDEMPOTENCY_META_KEY, KeyedHttp};
 use super::outcome::{Answer, OutcomeStatus, first_text};
 use super::rest::read_answer_value;
-use super::secret::Token;
-
-/// The `_meta` key of a `tools/call` that carries the event's idempotency key, so that
-/// the server can drop the repeat of a call (at-least-once delivery).
-pub const IDEMPOTENCY_META_KEY: &str = "dev.kev/idempotencyKey";
+use crate::http::{ClientOptions, TlsConfig, error_chain};
 
 type Session = RunningService<RoleClient, InitializeRequestParams>;
 
@@ -67,25 +63,14 @@ impl McpClient {
         timeout: Duration,
         connect_timeout: Duration,
     ) -> Result<Self, ConfigError> {
-        // ring, as in the rest of kev: no second crypto library to build.
-        let roots =
-            rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ConfigError::new("endpoint", format!("TLS setup failed: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let http = reqwest_mcp::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .connect_timeout(connect_timeout)
-            .redirect(reqwest_mcp::redirect::Policy::none())
-            .user_agent(concat!("kev/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                ConfigError::new("endpoint", format!("cannot build the HTTP client: {e}"))
-            })?;
+        // No overall timeout on the client: the session's event stream stays open across
+        // calls; `call` bounds each call with `timeout` itself.
+        let http = ClientOptions {
+            timeout: None,
+            connect_timeout,
+            tls: &TlsConfig::default(),
+        }
+        .build_mcp()?;
         Ok(Self {
             http: KeyedHttp(http),
             endpoint: endpoint.into(),
@@ -101,13 +86,13 @@ impl McpClient {
         &self,
         args: Map<String, Value>,
         idempotency_key: &str,
-        token: Option<&Token>,
+        token: Option<&str>,
     ) -> Result<Answer, SinkError> {
         let mut meta = JsonObject::new();
         meta.insert(IDEMPOTENCY_META_KEY.into(), idempotency_key.into());
         let mut params = CallToolRequestParams::new(self.tool.clone()).with_arguments(args);
         params.meta = Some(meta.into());
-        let token = token.map(|t| t.0.clone());
+        let token = token.map(str::to_owned);
         let attempt = async {
             let (session, reused) = self.session(token.as_ref()).await?;
             match session.call_tool(params.clone()).await {
@@ -117,7 +102,7 @@ impl McpClient {
                         return call_error(e);
                     }
                     // A session that served calls before: its connection went stale.
-                    tracing::debug!(error = %chain(&e), "MCP session broken; opening a new one");
+                    tracing::debug!(error = %error_chain(&e), "MCP session broken; opening a new one");
                     let (session, _) = self.session(token.as_ref()).await?;
                     let result = session.call_tool(params).await;
                     if let Err(e) = &result
@@ -217,7 +202,7 @@ fn rejected(error: &ErrorData) -> Answer {
 }
 
 fn initialize_error(error: ClientInitializeError) -> SinkError {
-    SinkError::retryable(format!("MCP initialize failed: {}", chain(&error)))
+    SinkError::retryable(format!("MCP initialize failed: {}", error_chain(&error)))
 }
 
 fn call_error(error: ServiceError) -> Result<Answer, SinkError> {
@@ -228,20 +213,9 @@ fn call_error(error: ServiceError) -> Result<Answer, SinkError> {
         }
         _ => Err(SinkError::retryable(format!(
             "MCP tools/call failed: {}",
-            chain(&error)
+            error_chain(&error)
         ))),
     }
-}
-
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// The tool's result: a dot-ai style `{success, data, meta}` object (structured, or as

@@ -5,13 +5,15 @@ use std::time::Duration;
 
 use kev_core::SinkError;
 use kev_core::config::ConfigError;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::outcome::{Answer, OutcomeStatus, first_text};
-use super::secret::Token;
-use crate::webhook::classify_status;
+use crate::http::{
+    ClientOptions, LoadedAuth, TlsConfig, classify_status, classify_transport, one_line,
+    retry_after, send,
+};
 
 /// The largest answer read; remediation summaries are small.
 const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
@@ -71,16 +73,12 @@ impl RestClient {
         timeout: Duration,
         connect_timeout: Duration,
     ) -> Result<Self, ConfigError> {
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .timeout(timeout)
-            .connect_timeout(connect_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("kev/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                ConfigError::new("endpoint", format!("cannot build the HTTP client: {e}"))
-            })?;
+        let client = ClientOptions {
+            timeout: Some(timeout),
+            connect_timeout,
+            tls: &TlsConfig::default(),
+        }
+        .build()?;
         Ok(Self {
             client,
             url,
@@ -95,9 +93,9 @@ impl RestClient {
         &self,
         args: &Map<String, Value>,
         idempotency_key: &str,
-        token: Option<&Token>,
+        auth: &LoadedAuth,
     ) -> Result<Answer, SinkError> {
-        let mut request = self
+        let request = self
             .client
             .post(self.url.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
@@ -106,24 +104,15 @@ impl RestClient {
                 HeaderValue::from_static("application/json, text/event-stream"),
             )
             .json(args);
-        if let Ok(key) = HeaderValue::from_str(idempotency_key) {
-            request = request.header("idempotency-key", key);
-        }
-        if let Some(token) = token {
-            request = request.bearer_auth(&token.0);
-        }
-        let mut response = request.send().await.map_err(|e| self.transport(e))?;
+        let key = HeaderValue::from_str(idempotency_key).ok();
+        let mut response = send(request, auth, key, self.timeout).await?;
         let status = response.status();
         let event_stream = response
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let retry_after = retry_after(response.headers());
         let mut body = Vec::new();
         loop {
             match response.chunk().await {
@@ -136,7 +125,7 @@ impl RestClient {
                 Ok(None) => break,
                 // The answer broke off: for a 2xx the service may have acted, but
                 // without its answer kev cannot tell; asking again is the safer side.
-                Err(e) => return Err(self.transport(e)),
+                Err(e) => return Err(classify_transport(e, self.timeout)),
             }
         }
         let text = String::from_utf8_lossy(&body);
@@ -182,24 +171,6 @@ impl RestClient {
             answer.error = Some(error.message);
         }
         Ok(answer)
-    }
-
-    fn transport(&self, error: reqwest::Error) -> SinkError {
-        let error = error.without_url();
-        if error.is_builder() {
-            return SinkError::permanent(format!("cannot build the request: {error}"));
-        }
-        if error.is_timeout() {
-            return SinkError::retryable(format!("no answer within {:?}", self.timeout));
-        }
-        let mut text = error.to_string();
-        let mut source = std::error::Error::source(&error);
-        while let Some(s) = source {
-            text.push_str(": ");
-            text.push_str(&s.to_string());
-            source = s.source();
-        }
-        SinkError::retryable(text)
     }
 }
 
@@ -268,15 +239,6 @@ fn last_sse_data(text: &str) -> Option<String> {
         }
     }
     last
-}
-
-fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(256)
-        .collect::<String>()
-        .trim()
-        .to_owned()
 }
 
 #[cfg(test)]

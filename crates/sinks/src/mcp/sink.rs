@@ -14,7 +14,7 @@ use super::outcome::{Answer, EventLink, OutcomeStatus, RemediationRecord, save};
 use super::payload::{PayloadOptions, arguments};
 use super::protocol::McpClient;
 use super::rest::RestClient;
-use super::secret::TokenSource;
+use crate::http::Auth;
 
 #[derive(Debug)]
 enum Client {
@@ -47,7 +47,7 @@ pub struct McpSink {
     route: String,
     protocol: Protocol,
     client: Client,
-    token: TokenSource,
+    auth: Auth,
     options: PayloadOptions,
     store: Arc<dyn Store>,
 }
@@ -58,10 +58,11 @@ impl McpSink {
         route: &str,
         store: Arc<dyn Store>,
     ) -> Result<Self, ConfigError> {
-        let token = match &config.bearer_token {
-            Some(token) => TokenSource::Env(token.clone()),
-            None => TokenSource::new(config.token_file.as_deref(), config.token_env.as_deref())?,
-        };
+        let auth = Auth::bearer(
+            config.bearer_token.as_ref(),
+            config.token_file.as_deref(),
+            config.token_env.as_deref(),
+        )?;
         let client = match config.protocol {
             Protocol::Rest => Client::Rest(RestClient::new(
                 config.parsed_endpoint()?,
@@ -80,7 +81,7 @@ impl McpSink {
             route: route.to_owned(),
             protocol: config.protocol,
             client,
-            token,
+            auth,
             options: PayloadOptions {
                 mode: config.mode,
                 confidence_threshold: config.confidence_threshold,
@@ -99,13 +100,13 @@ impl McpSink {
         stored: &StoredEvent,
         context: Option<&EventContext>,
     ) -> Result<(), SinkError> {
-        let token = self.token.load()?;
+        let auth = self.auth.load()?;
         let args = arguments(&stored.event, context, &self.options);
         let key = stored.event.idempotency_key().to_string();
         let started = Instant::now();
         let answer = match &self.client {
-            Client::Rest(c) => c.call(&args, &key, token.as_ref()).await?,
-            Client::Mcp(c) => c.call(args, &key, token.as_ref()).await?,
+            Client::Rest(c) => c.call(&args, &key, &auth).await?,
+            Client::Mcp(c) => c.call(args, &key, auth.bearer()).await?,
         };
         let elapsed = started.elapsed();
         let protocol = self.protocol.as_str();

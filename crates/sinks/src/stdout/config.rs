@@ -40,7 +40,7 @@ pub enum StdoutFormat {
 impl StdoutSinkConfig {
     /// Checks the config; nothing to read or open.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        crate::config::validate_name(self.name.as_deref())
+        kev_core::config::validate_sink_name(self.name.as_deref())
     }
 
     /// A sink writing to this process's standard output.

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::WebhookSink;
+use crate::http::{IDEMPOTENCY_KEY, Secret, TlsConfig, parse_url, validate_env_name};
 
 /// Config of the webhook sink. Secrets are never written in it: the token or the
 /// password is read from a file or an environment variable.
@@ -77,7 +78,7 @@ pub struct WebhookSinkConfig {
     /// A bearer token known to the caller (kev reads an EventPolicy's `secretRef` through
     /// the API); never read from YAML. Set with [`WebhookSinkConfig::bearer_token`].
     #[serde(skip)]
-    pub(super) bearer_token: Option<super::secret::Secret>,
+    pub(super) bearer_token: Option<Secret>,
 }
 
 /// HTTP basic auth of the webhook sink.
@@ -94,26 +95,6 @@ pub struct BasicAuthConfig {
     /// Refused: a password in clear in the config.
     #[serde(default)]
     password: Option<IgnoredAny>,
-}
-
-/// TLS settings. Certificates are verified against the system's web PKI roots (and
-/// `ca_file`) unless `insecure_skip_verify` says otherwise.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// PEM file with CA certificates to trust in addition to the built-in roots.
-    #[serde(default)]
-    pub ca_file: Option<PathBuf>,
-    /// PEM client certificate (chain) for mutual TLS; needs `key_file`.
-    #[serde(default)]
-    pub cert_file: Option<PathBuf>,
-    /// PEM private key of `cert_file`.
-    #[serde(default)]
-    pub key_file: Option<PathBuf>,
-    /// Accept any server certificate. Only for tests against self-signed endpoints:
-    /// anyone on the path can read and change the traffic. Logged as a warning.
-    #[serde(default)]
-    pub insecure_skip_verify: bool,
 }
 
 /// The HTTP method of the webhook sink.
@@ -187,7 +168,7 @@ impl WebhookSinkConfig {
     /// Secret through the API, say) instead of `token_file` / `token_env`.
     #[must_use]
     pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
-        self.bearer_token = Some(super::secret::Secret::new(token.into()));
+        self.bearer_token = Some(Secret::new(token));
         self
     }
 
@@ -228,21 +209,11 @@ impl WebhookSinkConfig {
 
     /// The URL, parsed and checked.
     pub(super) fn parsed_url(&self) -> Result<reqwest::Url, ConfigError> {
-        let url =
-            reqwest::Url::parse(&self.url).map_err(|e| ConfigError::new("url", e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(ConfigError::new(
-                "url",
-                format!("scheme must be http or https, not {:?}", url.scheme()),
-            ));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(ConfigError::new(
-                "url",
-                "credentials in the URL are not accepted: use basic_auth with password_file or password_env",
-            ));
-        }
-        Ok(url)
+        parse_url(
+            "url",
+            &self.url,
+            "basic_auth with password_file or password_env",
+        )
     }
 
     /// Checks the config without reading files or the environment.
@@ -279,7 +250,7 @@ impl WebhookSinkConfig {
         if self.connect_timeout.is_zero() {
             return Err(ConfigError::new("connect_timeout", "must be more than 0"));
         }
-        crate::config::validate_name(self.name.as_deref())
+        kev_core::config::validate_sink_name(self.name.as_deref())
     }
 
     pub(super) fn parsed_headers(&self) -> Result<reqwest::header::HeaderMap, ConfigError> {
@@ -294,7 +265,7 @@ impl WebhookSinkConfig {
                     "credentials are not accepted in clear in the config: use token_file, token_env or basic_auth",
                 ));
             }
-            if header.as_str() == "idempotency-key" {
+            if header == IDEMPOTENCY_KEY {
                 return Err(ConfigError::new(path, "kev sets this header itself"));
             }
             let mut value = HeaderValue::from_str(value)
@@ -334,29 +305,5 @@ impl BasicAuthConfig {
                 "set exactly one of password_file and password_env",
             )),
         }
-    }
-}
-
-impl TlsConfig {
-    fn validate(&self) -> Result<(), ConfigError> {
-        match (&self.cert_file, &self.key_file) {
-            (Some(_), None) => Err(ConfigError::new("key_file", "cert_file needs key_file")),
-            (None, Some(_)) => Err(ConfigError::new("cert_file", "key_file needs cert_file")),
-            _ => Ok(()),
-        }
-    }
-}
-
-fn validate_env_name(var: &str, field: &str) -> Result<(), ConfigError> {
-    let ok = !var.is_empty()
-        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !var.starts_with(|c: char| c.is_ascii_digit());
-    if ok {
-        Ok(())
-    } else {
-        Err(ConfigError::new(
-            field,
-            format!("{var:?} is not an environment variable name"),
-        ))
     }
 }

@@ -6,16 +6,18 @@ use std::time::Duration;
 use async_trait::async_trait;
 use kev_core::config::ConfigError;
 use kev_core::{Batch, Sink, SinkError};
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Method, Url};
 
-use super::classify::{classify_status, classify_transport};
-use super::config::{HttpMethod, TlsConfig, WebhookSinkConfig};
+use super::config::{HttpMethod, WebhookSinkConfig};
 use super::encoder::{Item, body, key_header};
-use super::secret::{Auth, LoadedAuth, SecretSource};
+use crate::http::{
+    Auth, ClientOptions, LoadedAuth, SecretSource, classify_status, one_line, retry_after, send,
+};
 
-/// How much of an error answer's body goes into the error (and the dead letter).
-const ERROR_BODY_CHARS: usize = 256;
+/// How much of an error answer's body is read for the error (four bytes a character at
+/// the most).
+const ERROR_BODY_BYTES: usize = crate::http::ERROR_BODY_CHARS * 4;
 /// How much of a 2xx answer's body is read (so the connection can be reused).
 const MAX_DRAIN_BYTES: usize = 64 * 1024;
 
@@ -55,41 +57,36 @@ impl std::fmt::Debug for WebhookSink {
 impl WebhookSink {
     /// Builds the sink from a config that passed [`WebhookSinkConfig::validate`].
     pub(super) fn new(config: &WebhookSinkConfig) -> Result<Self, ConfigError> {
-        let auth = if let Some(token) = &config.bearer_token {
-            Auth::Bearer(SecretSource::Env(token.clone()))
-        } else if let Some(path) = &config.token_file {
-            Auth::Bearer(SecretSource::from_file(path, "token_file")?)
-        } else if let Some(var) = &config.token_env {
-            Auth::Bearer(SecretSource::from_env(var, "token_env")?)
-        } else if let Some(basic) = &config.basic_auth {
-            let password = match (&basic.password_file, &basic.password_env) {
-                (Some(path), _) => SecretSource::from_file(path, "basic_auth.password_file")?,
-                (None, Some(var)) => SecretSource::from_env(var, "basic_auth.password_env")?,
-                (None, None) => {
-                    return Err(ConfigError::new(
+        let auth = match (&config.basic_auth, &config.bearer_token) {
+            (Some(basic), None) => {
+                let password = SecretSource::from_file_or_env(
+                    basic.password_file.as_deref(),
+                    basic.password_env.as_deref(),
+                    ["basic_auth.password_file", "basic_auth.password_env"],
+                )?
+                .ok_or_else(|| {
+                    ConfigError::new(
                         "basic_auth.password_file",
                         "set exactly one of password_file and password_env",
-                    ));
+                    )
+                })?;
+                Auth::Basic {
+                    username: basic.username.clone(),
+                    password,
                 }
-            };
-            Auth::Basic {
-                username: basic.username.clone(),
-                password,
             }
-        } else {
-            Auth::None
+            _ => Auth::bearer(
+                config.bearer_token.as_ref(),
+                config.token_file.as_deref(),
+                config.token_env.as_deref(),
+            )?,
         };
-        let builder = reqwest::Client::builder()
-            .use_rustls_tls()
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
-            // A redirected POST may become a GET elsewhere: refuse, as a permanent error.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("kev/", env!("CARGO_PKG_VERSION")));
-        let client = apply_tls(builder, &config.tls)
-            .map_err(|e| e.within("tls"))?
-            .build()
-            .map_err(|e| ConfigError::new("tls", format!("cannot build the HTTP client: {e}")))?;
+        let client = ClientOptions {
+            timeout: Some(config.timeout),
+            connect_timeout: config.connect_timeout,
+            tls: &config.tls,
+        }
+        .build()?;
         Ok(Self {
             name: config.name.clone().unwrap_or_else(|| "webhook".to_owned()),
             client,
@@ -106,21 +103,14 @@ impl WebhookSink {
     }
 
     async fn send(&self, items: &[Item<'_>], auth: &LoadedAuth) -> Result<(), SinkError> {
-        let mut request = self
+        let request = self
             .client
             .request(self.method.clone(), self.url.clone())
             .headers(self.headers.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(body(items, self.batch)?);
         let events: Vec<&kev_core::Event> = items.iter().map(Item::event).collect();
-        if let Some(key) = key_header(&events) {
-            request = request.header("idempotency-key", key);
-        }
-        let mut response = auth
-            .apply(request)
-            .send()
-            .await
-            .map_err(|e| classify_transport(e, self.timeout))?;
+        let mut response = send(request, auth, key_header(&events), self.timeout).await?;
         let status = response.status();
         if status.is_success() {
             // Read (a bounded part of) the answer so the connection goes back to the
@@ -134,11 +124,7 @@ impl WebhookSink {
             }
             return Ok(());
         }
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let retry_after = retry_after(response.headers());
         let text = auth.redact(&error_body(&mut response).await);
         Err(classify_status(status, retry_after.as_deref(), &text))
     }
@@ -147,63 +133,13 @@ impl WebhookSink {
 /// The start of an error answer's body, on one line.
 async fn error_body(response: &mut reqwest::Response) -> String {
     let mut bytes = Vec::new();
-    while bytes.len() < ERROR_BODY_CHARS * 4 {
+    while bytes.len() < ERROR_BODY_BYTES {
         match response.chunk().await {
             Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
             Ok(None) | Err(_) => break,
         }
     }
-    String::from_utf8_lossy(&bytes)
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(ERROR_BODY_CHARS)
-        .collect::<String>()
-        .trim()
-        .to_owned()
-}
-
-fn apply_tls(
-    mut builder: reqwest::ClientBuilder,
-    tls: &TlsConfig,
-) -> Result<reqwest::ClientBuilder, ConfigError> {
-    if let Some(path) = &tls.ca_file {
-        let pem = read(path, "ca_file")?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| ConfigError::new("ca_file", format!("{}: {e}", path.display())))?;
-        if certs.is_empty() {
-            return Err(ConfigError::new(
-                "ca_file",
-                format!("{}: no PEM certificate found", path.display()),
-            ));
-        }
-        for cert in certs {
-            builder = builder.add_root_certificate(cert);
-        }
-    }
-    if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
-        let mut pem = read(cert, "cert_file")?;
-        pem.push(b'\n');
-        pem.extend(read(key, "key_file")?);
-        let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
-            ConfigError::new(
-                "cert_file",
-                format!("{} with {}: {e}", cert.display(), key.display()),
-            )
-        })?;
-        builder = builder.identity(identity);
-    }
-    if tls.insecure_skip_verify {
-        tracing::warn!(
-            "webhook sink: tls.insecure_skip_verify is set: server certificates are NOT verified"
-        );
-        builder = builder.danger_accept_invalid_certs(true);
-    }
-    Ok(builder)
-}
-
-fn read(path: &std::path::Path, field: &str) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(path)
-        .map_err(|e| ConfigError::new(field, format!("cannot read {}: {e}", path.display())))
+    one_line(&String::from_utf8_lossy(&bytes))
 }
 
 impl WebhookSink {
