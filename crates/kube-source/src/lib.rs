@@ -1,6 +1,10 @@
-//! kev-kube-source: [`KubeSource`], the watch of core/v1 and events.k8s.io/v1 Events
-//! that resumes from its checkpoint, relists on 410, reconnects forever with backoff,
-//! restarts stalled watches, and reports readiness through [`SourceHealth`].
+//! kev-kube-source: what reads the cluster. [`KubeSource`], the watch of core/v1 and
+//! events.k8s.io/v1 Events that resumes from its checkpoint, relists on 410, reconnects
+//! forever with backoff, restarts stalled watches, and reports readiness through
+//! [`SourceHealth`]; the enrichment reads of a route ([`enrich`]: pod logs, owners, the
+//! object's spec); the client builder ([`build_client`]) with its API [`Throttle`].
+//!
+//! Leader election and the EventPolicy CRD are the daemon's (`kev-daemon`).
 //!
 //! See the crate README for why it runs its own list+watch loop on `Api::list` and
 //! `Api::watch` instead of kube-runtime's `watcher`.
@@ -12,8 +16,6 @@ mod convert;
 pub mod enrich;
 mod error;
 mod health;
-pub mod leader;
-pub mod policy;
 mod source;
 mod throttle;
 mod watch_loop;

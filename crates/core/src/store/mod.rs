@@ -10,6 +10,7 @@ mod memory;
 pub mod query;
 pub mod retention;
 pub mod segments;
+pub mod summary;
 
 use std::time::Duration;
 
