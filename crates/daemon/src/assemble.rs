@@ -114,3 +114,100 @@ pub fn build_route(
     }
     Ok(built)
 }
+
+#[cfg(test)]
+mod tests {
+    use kev_core::{Event, EventType};
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::config::{RawConfig, RouteConfig};
+
+    fn validated(yaml: &str) -> ValidatedConfig {
+        RawConfig::parse(yaml, "test", Vec::new())
+            .unwrap()
+            .validate()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_replay_goes_through_the_assembled_route_into_its_sink() {
+        let events = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/events/cluster-events.json"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("warnings.jsonl");
+        let config = validated(&format!(
+            "source: {{type: replay, path: '{events}'}}\n\
+             store: {{type: memory}}\n\
+             routes:\n\
+             - {{name: warnings, match: [{{type: Warning}}], sinks: [{{type: file, path: '{}'}}]}}\n",
+            out.display()
+        ));
+        let parts = assemble(&config, None).unwrap();
+        let checks: Vec<&str> = parts.readiness.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(checks, ["store"], "a replay brings no check of its own");
+        parts.pipeline.run(CancellationToken::new()).await.unwrap();
+        let stored = parts.store.stats().unwrap().events;
+        let delivered: Vec<Event> = std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(
+            !delivered.is_empty() && (delivered.len() as u64) < stored,
+            "{stored}"
+        );
+        assert!(delivered.iter().all(|e| e.r#type == EventType::Warning));
+    }
+
+    #[test]
+    fn routes_are_built_from_their_compiled_filter_with_their_parts() {
+        let route: RouteConfig = serde_norway::from_str(
+            "name: hook\n\
+             match: [{reason: BackOff}]\n\
+             rate_limit: {per_minute: 6, burst: 2}\n\
+             enrich: {related_events: {enabled: true}}\n\
+             sinks: [{type: stdout}, {type: stdout, format: json}]\n",
+        )
+        .unwrap();
+        let store: Arc<dyn Store> = Arc::new(kev_core::MemoryStore::new());
+        let built = build_route(&ValidatedRoute::compile(route).unwrap(), &store, None).unwrap();
+        assert_eq!(built.name(), "hook");
+
+        let bad: RouteConfig = serde_norway::from_str(
+            "name: bad\nmatch: [{message: '(unclosed'}]\nsinks: [{type: stdout}]\n",
+        )
+        .unwrap();
+        let err = ValidatedRoute::compile(bad).unwrap_err();
+        assert_eq!(err.path, "match[0].message");
+    }
+
+    #[test]
+    fn a_store_that_cannot_be_opened_stops_the_assembly() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-dir");
+        std::fs::write(&file, b"x").unwrap();
+        let validated = RawConfig::parse(
+            &format!(
+                "source: {{type: replay, path: '-'}}\nstore: {{path: '{}'}}\n",
+                file.display()
+            ),
+            "test",
+            Vec::new(),
+        )
+        .unwrap()
+        .validate();
+        if !cfg!(feature = "redb") {
+            assert!(
+                validated.is_err(),
+                "redb is not compiled in: a config error"
+            );
+            return;
+        }
+        let config = validated.unwrap();
+        let err = assemble(&config, None).unwrap_err();
+        assert!(matches!(err, DaemonError::Store(_)), "{err:?}");
+    }
+}

@@ -6,6 +6,19 @@
 //!
 //! Leader election and the EventPolicy CRD are the daemon's (`kev-daemon`).
 //!
+//! ```no_run
+//! # async fn demo() -> Result<(), kev_kube_source::KubeSourceError> {
+//! use kev_kube_source::{KubeSource, KubeSourceConfig, build_client};
+//!
+//! let config = KubeSourceConfig::default(); // core/v1 Events of every namespace
+//! let client = build_client(&config).await?; // in-cluster, else the kubeconfig
+//! let source = KubeSource::with_client(client, config)?;
+//! let health = source.health(); // `is_ready()` for /readyz
+//! # let _ = (source, health);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! See the crate README for why it runs its own list+watch loop on `Api::list` and
 //! `Api::watch` instead of kube-runtime's `watcher`.
 
