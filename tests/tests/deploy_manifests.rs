@@ -541,7 +541,7 @@ fn values_path_is_explicit_null(values: &Value, dotted: &str) -> bool {
 #[test]
 fn e2e_manifests_parse_strictly_and_the_policy_validates() {
     use k8s_openapi::api::core::v1::Pod;
-    use kev_kube_source::policy::EventPolicy;
+    use kev_daemon::policy::EventPolicy;
     let mut kinds = Vec::new();
     for (origin, doc) in documents(&repo_root().join("deploy/e2e")) {
         let o = origin.as_str();

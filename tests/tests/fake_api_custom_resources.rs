@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use kev_kube_source::policy::{EventPolicy, EventPolicySpec};
+use kev_daemon::policy::{EventPolicy, EventPolicySpec};
 use kev_tests::fake_api::{EVENT_POLICIES, FakeApiServer, FakeConfig, SECRETS, core_event};
 use kube::api::{
     Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use kev_kube_source::leader::{HoldEnd, LeaderElector, LeaseConfig};
+use kev_daemon::leader::{HoldEnd, LeaderElector, LeaseConfig};
 use kev_tests::fake_api::FakeApiServer;
 use serde_json::Value;
 use tokio::time::Instant;

@@ -2,9 +2,12 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
-use crate::config::{PolicySource, StoreType};
+use crate::commands::query::QueryArgs;
+use crate::commands::run::RunArgs;
+use crate::commands::stats::StatsArgs;
+use crate::commands::tail::TailArgs;
 use crate::logging::LogArgs;
 
 /// kev keeps Kubernetes Events beyond their 1 h TTL, filters and rate-limits them, and
@@ -31,11 +34,11 @@ pub enum Command {
         run: RunArgs,
     },
     /// Stored events, like `kubectl get events`, with filters.
-    Query(crate::commands::QueryArgs),
+    Query(QueryArgs),
     /// The last stored events, then new ones as they are stored.
-    Tail(crate::commands::TailArgs),
+    Tail(TailArgs),
     /// Top reasons, top objects and events per hour.
-    Stats(crate::commands::StatsArgs),
+    Stats(StatsArgs),
     /// Print the EventPolicy CustomResourceDefinition (YAML), for `kubectl apply -f -`.
     #[cfg(feature = "kube")]
     Crd,
@@ -44,38 +47,4 @@ pub enum Command {
         /// The YAML config file.
         file: PathBuf,
     },
-}
-
-/// Options of `kev run`; each overrides the config file.
-#[derive(Debug, Clone, Args)]
-pub struct RunArgs {
-    /// YAML config file (see docs/config.md).
-    #[arg(long, short = 'c', env = "KEV_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// Event source: `kube` (the current kube context or in-cluster), or
-    /// `replay:PATH` (`replay:-` for stdin).
-    #[arg(long)]
-    pub source: Option<String>,
-    /// Kube context to use with `--source kube` (default: the current context).
-    #[arg(long)]
-    pub context: Option<String>,
-    /// Store backend.
-    #[arg(long, value_enum)]
-    pub store: Option<StoreType>,
-    /// Store directory.
-    #[arg(long)]
-    pub store_path: Option<PathBuf>,
-    /// Cluster name stamped on events.
-    #[arg(long)]
-    pub cluster: Option<String>,
-    /// Address of /metrics, /healthz and /readyz (`off` to disable).
-    #[arg(long)]
-    pub listen: Option<String>,
-    /// Address of the local read API used by `kev query` while this runs (`off` to disable).
-    #[arg(long)]
-    pub api_listen: Option<String>,
-    /// `crd`: also run the routes declared by EventPolicy objects, changed live
-    /// (needs the `kube` feature and the kube source); `none`: config routes only.
-    #[arg(long, value_enum)]
-    pub policies: Option<PolicySource>,
 }

@@ -1,25 +1,13 @@
 //! Exit codes, mapped in one place from the error that ended a command.
 
-use std::fmt;
 use std::process::ExitCode;
 
 use kev_core::StoreError;
 use kev_core::config::ConfigError;
+use kev_daemon::{ConfigErrors, DaemonError};
 
 pub const USAGE: u8 = 2;
 pub const FAILURE: u8 = 1;
-
-/// An error that is the user's to fix (a wrong flag value, a missing file): exit code 2.
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
 
 /// Prints the error chain and picks the exit code: 2 for usage and config errors and
 /// unusable store files, 0 for a closed stdout, 1 for everything else.
@@ -33,11 +21,11 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
 
 fn is_usage(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
-        cause.is::<UsageError>()
-            || cause.is::<ConfigError>()
+        cause.is::<ConfigError>()
+            || cause.is::<ConfigErrors>()
             || cause
-                .downcast_ref::<crate::config::ConfigErrors>()
-                .is_some()
+                .downcast_ref::<DaemonError>()
+                .is_some_and(DaemonError::is_usage)
             || cause
                 .downcast_ref::<StoreError>()
                 .is_some_and(StoreError::is_usage_error)
@@ -52,20 +40,9 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-/// The error and its causes joined by `: `, leaving out a cause whose text the message
-/// before it already contains (many error types print their source themselves).
+/// The error and its causes joined by `: `, each cause once.
 pub fn chain_message(error: &anyhow::Error) -> String {
-    let mut message = String::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            if !message.is_empty() {
-                message.push_str(": ");
-            }
-            message.push_str(&text);
-        }
-    }
-    message
+    kev_daemon::error::chain_message(error.as_ref())
 }
 
 #[cfg(test)]

@@ -2,41 +2,46 @@
 //!
 //! A thin binary: parse the command line, run one command, map the outcome to an exit
 //! code (0 ok, 1 runtime failure, 2 bad usage or config). A closed stdout (`kev query |
-//! head`) is success.
+//! head`) is success. The daemon itself is the `kev-daemon` library.
 
 /// kev allocates one short-lived buffer or more per event (decode, normalize, encode);
 /// mimalloc's thread-local free lists cost a fraction of glibc malloc's consolidation.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-mod api;
-mod assemble;
 mod cli;
 mod commands;
-mod config;
-#[cfg(feature = "kube")]
-mod election;
 mod exit;
 mod logging;
-#[cfg(feature = "kube")]
-mod policies;
-mod query;
 mod render;
-mod server;
-mod sinks;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
+use cli::{Cli, Command};
+
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = Cli::parse();
     if let Err(e) = logging::init(&cli.log) {
         eprintln!("kev: {e:#}");
         return ExitCode::from(exit::USAGE);
     }
-    match commands::run(cli) {
+    match run(cli.command) {
         Ok(code) => code,
         Err(e) => exit::report(&e),
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Run(args) => commands::run::run(args, None),
+        Command::Replay { file, run: args } => commands::run::run(args, Some(file)),
+        Command::Query(args) => commands::query::query(args),
+        Command::Tail(args) => commands::tail::tail(args),
+        Command::Stats(args) => commands::stats::stats(args),
+        Command::CheckConfig { file } => commands::check_config::check_config(&file),
+        #[cfg(feature = "kube")]
+        Command::Crd => commands::crd(),
     }
 }

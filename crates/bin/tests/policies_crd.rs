@@ -14,7 +14,7 @@ use axum::Router;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::HeaderMap;
 use axum::routing::post;
-use kev_kube_source::policy::{ConditionStatus, EventPolicy, EventPolicyStatus};
+use kev_daemon::policy::{ConditionStatus, EventPolicy, EventPolicyStatus};
 use kev_tests::fake_api::{FakeApiServer, FakeConfig, SECRETS, core_event};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};

@@ -3,18 +3,18 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::{ConfigErrors, RawConfig};
+use kev_daemon::config::{ConfigErrors, RawConfig};
 
 pub fn check_config(file: &Path) -> anyhow::Result<ExitCode> {
     let config = RawConfig::load(file, std::env::vars())?;
-    let errors = config.validate();
-    if !errors.is_empty() {
-        return Err(ConfigErrors {
-            origin: file.display().to_string(),
-            errors,
-        }
-        .into());
-    }
-    println!("{}: ok ({} route(s))", file.display(), config.routes.len());
+    let validated = config.validate().map_err(|errors| ConfigErrors {
+        origin: file.display().to_string(),
+        errors,
+    })?;
+    println!(
+        "{}: ok ({} route(s))",
+        file.display(),
+        validated.routes().len()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -4,10 +4,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Args;
+use kev_daemon::api::client::write_each;
+use kev_daemon::api::{Access, QueryParams};
 
 use super::store_args::StoreArgs;
-use crate::query::access::write_each;
-use crate::query::{Access, QueryParams};
 use crate::render::{OutputFormat, TableStyle, record_writer, write_events};
 
 #[derive(Debug, Args)]
@@ -63,7 +63,7 @@ pub fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
             drop(out);
             params.oldest_first = true;
             let stdout = std::io::BufWriter::new(std::io::stdout());
-            write_each(store, &params, stdout, write).await?;
+            write_each(store, &params, stdout, move |out, e| write(out, e)).await?;
             return Ok(ExitCode::SUCCESS);
         }
         // The newest N, printed oldest first so the newest line ends up next to the prompt.

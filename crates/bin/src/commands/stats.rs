@@ -3,10 +3,11 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use super::store_args::StoreArgs;
-use crate::query::QueryParams;
-use crate::query::summary::SummaryReport;
 use clap::Args;
+use kev_core::store::summary::SummaryReport;
+use kev_daemon::api::QueryParams;
+
+use super::store_args::StoreArgs;
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
@@ -78,7 +79,7 @@ mod tests {
     use kev_core::{Event, EventType, ObjectRef};
 
     use super::*;
-    use crate::query::summary::Summary;
+    use kev_core::store::summary::Summary;
 
     #[test]
     fn weighs_by_count_and_buckets_by_hour() {

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::config::{RawConfig, StoreType};
-use crate::query::Access;
+use kev_daemon::api::Access;
+use kev_daemon::config::{RawConfig, StoreType};
 
 /// `--config`, `--store`, `--store-path`, `--server` of the read commands.
 #[derive(Debug, Clone, Args)]
@@ -38,6 +38,6 @@ impl StoreArgs {
         if let Some(path) = &self.store_path {
             config.store.path.clone_from(path);
         }
-        Access::open(&config, self.server.as_deref()).await
+        Ok(Access::open(&config, self.server.as_deref()).await?)
     }
 }

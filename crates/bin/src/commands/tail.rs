@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use kev_daemon::api::QueryParams;
 
 use super::store_args::StoreArgs;
-use crate::query::QueryParams;
 use crate::render::{OutputFormat, TableStyle, write_events};
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ pub mod query;
 pub mod retention;
 pub mod segments;
 mod suffix;
+pub mod summary;
 pub mod telemetry;
 
 use std::time::Duration;

@@ -1,16 +1,20 @@
-//! How the read commands reach the history: the store file itself, or — when a running
-//! `kev run` holds the database lock — that daemon's local API (`server.api_listen`).
+//! [`Access`]: how the read commands reach the history: the store file itself, or —
+//! when a running `kev run` holds the database lock — that daemon's local API
+//! (`server.api_listen`), through its HTTP client.
 
+use std::io::Write;
 use std::sync::Arc;
 
-use anyhow::Context;
-use kev_core::{DeadLetter, Store, StoreError, StoredEvent};
-use serde::{Deserialize, Serialize};
+use kev_core::store::summary::{Summary, SummaryReport};
+use kev_core::{DeadLetter, Event, Store, StoreError, StoredEvent};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::params::QueryParams;
-use super::summary::{Summary, SummaryReport};
+use super::wire::{DeadLetterRequest, LogRequest, MAX_PAGE, StatsResponse};
+use crate::backends::store::backend;
 use crate::config::RawConfig;
-use crate::render::RecordWriter;
+use crate::error::DaemonError;
 
 /// The history, read directly or through the daemon.
 #[derive(Debug)]
@@ -25,25 +29,24 @@ pub enum Access {
 impl Access {
     /// Opens the configured store; if another process holds it, uses that process's API.
     /// `server` forces the API at that base URL.
-    pub async fn open(config: &RawConfig, server: Option<&str>) -> anyhow::Result<Self> {
+    /// A store type not compiled in is a config error of `store.type`, as for `kev run`.
+    pub async fn open(config: &RawConfig, server: Option<&str>) -> Result<Self, DaemonError> {
         if let Some(base) = server {
             return Ok(Self::daemon(base));
         }
-        match crate::assemble::open_store_for_reading(&config.store) {
+        match backend(config.store.r#type)?.open_for_reading(&config.store.path) {
             Ok(store) => Ok(Self::Direct(store)),
-            Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                Err(crate::exit::UsageError(format!(
-                    "no kev store at {} (use --store-path, or --config with the file `kev run` uses)",
-                    config.store.path.display()
-                ))
-                .into())
+            Err(DaemonError::Store(StoreError::Io { source, .. }))
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                Err(DaemonError::NoStore(config.store.path.clone()))
             }
-            Err(StoreError::Locked { path }) if config.server.api_enabled() => {
+            Err(DaemonError::Store(StoreError::Locked { path })) if config.server.api_enabled() => {
                 let base = format!("http://{}", config.server.api_connect_address());
                 tracing::info!(%path, %base, "the store is in use by a running kev; asking it through its API");
                 Ok(Self::daemon(&base))
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 
@@ -54,7 +57,7 @@ impl Access {
         }
     }
 
-    pub async fn query(&self, request: &QueryParams) -> anyhow::Result<Vec<StoredEvent>> {
+    pub async fn query(&self, request: &QueryParams) -> Result<Vec<StoredEvent>, DaemonError> {
         match self {
             Self::Direct(store) => {
                 let query = request.to_query(jiff::Timestamp::now())?;
@@ -64,7 +67,7 @@ impl Access {
             Self::Daemon { client, base } => {
                 let events: Vec<StoredEvent> =
                     get(client, &format!("{base}/api/v1/events"), request).await?;
-                let cut = crate::api::MAX_PAGE;
+                let cut = MAX_PAGE;
                 if events.len() == cut && request.limit.is_none_or(|n| n > cut) {
                     tracing::warn!(
                         "the running kev answers at most {cut} events per query: narrow the query, or stop it to read the store directly"
@@ -81,7 +84,7 @@ impl Access {
         &self,
         request: &QueryParams,
         top: usize,
-    ) -> anyhow::Result<SummaryReport> {
+    ) -> Result<SummaryReport, DaemonError> {
         let mut request = request.clone();
         match self {
             Self::Direct(store) => {
@@ -101,7 +104,7 @@ impl Access {
         }
     }
 
-    pub async fn read_log(&self, from: u64, limit: usize) -> anyhow::Result<Vec<StoredEvent>> {
+    pub async fn read_log(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, DaemonError> {
         match self {
             Self::Direct(store) => {
                 let store = Arc::clone(store);
@@ -118,7 +121,7 @@ impl Access {
         }
     }
 
-    pub async fn last_seq(&self) -> anyhow::Result<u64> {
+    pub async fn last_seq(&self) -> Result<u64, DaemonError> {
         match self {
             Self::Direct(store) => {
                 let store = Arc::clone(store);
@@ -136,7 +139,7 @@ impl Access {
         &self,
         route: Option<String>,
         limit: usize,
-    ) -> anyhow::Result<Vec<DeadLetter>> {
+    ) -> Result<Vec<DeadLetter>, DaemonError> {
         match self {
             Self::Direct(store) => {
                 let store = Arc::clone(store);
@@ -162,15 +165,19 @@ impl Access {
 /// Writes the events `request` selects in `store` to `out` with `write`, in the request's
 /// order, each as the store reads it, so memory does not follow their number; then
 /// flushes `out`.
-pub async fn write_each(
+pub async fn write_each<W, F>(
     store: &Arc<dyn Store>,
     request: &QueryParams,
-    mut out: impl std::io::Write + Send + 'static,
-    write: RecordWriter,
-) -> anyhow::Result<()> {
+    mut out: W,
+    write: F,
+) -> Result<(), DaemonError>
+where
+    W: Write + Send + 'static,
+    F: Fn(&mut W, &Event) -> std::io::Result<()> + Send + 'static,
+{
     let query = request.to_query(jiff::Timestamp::now())?;
     let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(move || -> Result<(), DaemonError> {
         let mut failed = None;
         store.query_each(&query, &mut |e| match write(&mut out, &e.event) {
             Ok(()) => true,
@@ -187,47 +194,34 @@ pub async fn write_each(
     .await?
 }
 
-/// `/api/v1/log` parameters.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LogRequest {
-    pub from: u64,
-    pub limit: usize,
-}
-
-/// `/api/v1/dead-letters` parameters.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DeadLetterRequest {
-    pub route: Option<String>,
-    pub limit: usize,
-}
-
-/// `/api/v1/stats` answer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StatsResponse {
-    pub events: u64,
-    pub bytes: u64,
-    pub first_seq: u64,
-    pub last_seq: u64,
-}
-
-async fn get<Q: Serialize + ?Sized, T: for<'de> Deserialize<'de>>(
+async fn get<Q: Serialize + ?Sized, T: DeserializeOwned>(
     client: &reqwest::Client,
     url: &str,
     query: &Q,
-) -> anyhow::Result<T> {
+) -> Result<T, DaemonError> {
     let response = client
         .get(url)
         .query(query)
         .send()
         .await
-        .with_context(|| format!("cannot reach the running kev at {url}"))?;
+        .map_err(|source| DaemonError::Unreachable {
+            url: url.to_owned(),
+            source,
+        })?;
     let status = response.status();
     if !status.is_success() {
         let body = response.text().await.unwrap_or_default();
-        anyhow::bail!("{url}: {status}: {}", body.trim());
+        return Err(DaemonError::Refused {
+            url: url.to_owned(),
+            status,
+            body: body.trim().to_owned(),
+        });
     }
     response
         .json()
         .await
-        .with_context(|| format!("{url}: unexpected answer"))
+        .map_err(|source| DaemonError::Unexpected {
+            url: url.to_owned(),
+            source,
+        })
 }

@@ -1,36 +1,36 @@
-//! The local read API of a running `kev run`, for `kev query`/`tail`/`stats` while the
-//! daemon holds the store: `/api/v1/events`, `/api/v1/summary` (what `kev stats` shows),
-//! `/api/v1/log`, `/api/v1/stats`, `/api/v1/dead-letters`. JSON answers; bad parameters
-//! answer 400 with the reason.
+//! The server of the read API: `/api/v1/events`, `/api/v1/summary` (what `kev stats`
+//! shows), `/api/v1/log`, `/api/v1/stats`, `/api/v1/dead-letters`. JSON answers; bad
+//! parameters answer 400 with the reason.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use anyhow::Context;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kev_core::Store;
+use kev_core::store::summary::{Summary, SummaryReport};
 use tokio_util::sync::CancellationToken;
 
-use crate::query::QueryParams;
-use crate::query::access::{DeadLetterRequest, LogRequest, StatsResponse};
-use crate::query::summary::{Summary, SummaryReport};
-
-/// Largest page one request may ask for: bounds the daemon's memory per request.
-pub const MAX_PAGE: usize = 10_000;
+use super::params::QueryParams;
+use super::wire::{DeadLetterRequest, LogRequest, MAX_PAGE, StatsResponse};
+use crate::error::DaemonError;
 
 /// Binds `listen` and serves the API until `shutdown`.
 pub async fn serve(
     listen: SocketAddr,
     store: Arc<dyn Store>,
     shutdown: CancellationToken,
-) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+) -> Result<tokio::task::JoinHandle<()>, DaemonError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("cannot listen on {listen} (server.api_listen)"))?;
+        .map_err(|source| DaemonError::Listen {
+            addr: listen,
+            field: "server.api_listen",
+            source,
+        })?;
     let app = Router::new()
         .route("/api/v1/events", get(events))
         .route("/api/v1/summary", get(summary))
@@ -80,7 +80,7 @@ async fn events(
 ) -> Result<axum::Json<Vec<kev_core::StoredEvent>>, ApiError> {
     let mut query = params
         .to_query(jiff::Timestamp::now())
-        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.0))?;
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
     query.limit = Some(query.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE));
     Ok(axum::Json(
         on_store(&store, move |s| s.query(&query)).await?,
@@ -96,7 +96,7 @@ async fn summary(
     let top = params.limit.unwrap_or(10).min(MAX_PAGE);
     let mut query = params
         .to_query(jiff::Timestamp::now())
-        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.0))?;
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
     query.limit = None;
     let summary = on_store(&store, move |s| Summary::of_query(s, &query)).await?;
     Ok(axum::Json(summary.report(top)))

@@ -1,11 +1,23 @@
-//! [`Summary`]: what `kev stats` shows, added up one event at a time, so that neither
-//! `kev stats` nor the daemon answering it for `kev stats` holds the events themselves
-//! (a week of a busy cluster is hundreds of thousands).
+//! [`Summary`]: top reasons, top objects and events per hour of a [`Store`]'s events
+//! (what `kev stats` shows), added up one event at a time, so that neither `kev stats`
+//! nor the daemon answering it holds the events themselves (a week of a busy cluster is
+//! hundreds of thousands).
+//!
+//! ```
+//! use kev_core::store::summary::Summary;
+//! use kev_core::{MemoryStore, Query};
+//!
+//! let store = MemoryStore::new();
+//! let summary = Summary::of_query(&store, &Query::default()).unwrap();
+//! let report = summary.report(10);
+//! assert_eq!(report.events, 0);
+//! ```
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::{Store, StoreError};
+use crate::event::Event;
 use jiff::Timestamp;
-use kev_core::{Event, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// Counts of the events seen so far.
@@ -54,7 +66,7 @@ pub struct HourCount {
 
 impl Summary {
     /// The summary of the results of `query` in `store`, read one by one.
-    pub fn of_query(store: &dyn Store, query: &kev_core::Query) -> Result<Self, StoreError> {
+    pub fn of_query(store: &dyn Store, query: &super::query::Query) -> Result<Self, StoreError> {
         let mut summary = Self::default();
         store.query_each(query, &mut |stored| {
             summary.add(&stored.event);

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use super::crd::{ConditionStatus, EventPolicy, EventPolicyStatus, PolicyCondition};
 use kev_core::pipeline::RouteStats;
-use kev_kube_source::policy::{ConditionStatus, EventPolicy, EventPolicyStatus, PolicyCondition};
 use tokio::time::Instant;
 
 /// One policy as the controller follows it.

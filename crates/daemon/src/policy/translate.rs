@@ -1,18 +1,17 @@
 //! [`route_config`]: a valid EventPolicy as the [`RouteConfig`] of a config-file route,
-//! so that policies and config routes are built by the same `assemble::build_route`.
+//! so that policies and config routes are built by the same
+//! [`build_route`](crate::assemble::build_route).
 
 use std::time::Duration;
 
-use crate::sinks::SinkConfig;
+use super::crd::{EventPolicy, EventPolicySpec, EventSelector, EventType};
+use super::validate::{FieldError, InvalidPolicy};
+use crate::backends::route::policy_sink;
+use crate::config::{BatchConfig, RetryConfig, RouteConfig};
 use kev_core::enrich::{EnrichConfig, LogsConfig, RelatedEventsConfig};
 use kev_core::ratelimit::LimitKey;
 use kev_core::remediation::{RemediationConfig, RemediationKey};
 use kev_core::{RateLimitConfig, RuleConfig};
-use kev_kube_source::policy::{
-    EventPolicy, EventPolicySpec, EventSelector, FieldError, InvalidPolicy, TargetKind,
-};
-
-use crate::config::{BatchConfig, RetryConfig, RouteConfig};
 
 /// The route name of policy `namespace/name`: stable, so a changed policy keeps its
 /// cursor and its remediation-gate records: `policy:team-a/crashloops`.
@@ -34,7 +33,17 @@ pub fn route_config(
     );
     let mut errors = Vec::new();
     let remediation = gate(spec, &mut errors);
-    let sink = sink(spec, &name, token, &mut errors);
+    let sink = policy_sink(spec, &name, token)
+        .map_err(|feature| {
+            errors.push(FieldError {
+                path: "spec.target.kind".into(),
+                message: format!(
+                    "{:?} targets are not compiled into this kev; rebuild with the `{feature}` feature",
+                    spec.target.kind
+                ),
+            });
+        })
+        .ok();
     if !errors.is_empty() {
         return Err(InvalidPolicy { errors });
     }
@@ -67,8 +76,8 @@ pub fn route_config(
 fn rule(selector: &EventSelector) -> Option<RuleConfig> {
     let rule = RuleConfig {
         r#type: selector.r#type.map(|t| match t {
-            kev_kube_source::policy::EventType::Normal => "Normal".into(),
-            kev_kube_source::policy::EventType::Warning => "Warning".into(),
+            EventType::Normal => "Normal".into(),
+            EventType::Warning => "Warning".into(),
         }),
         reason: selector.reason.clone().map(Into::into),
         kind: selector.involved_object_kind.clone().map(Into::into),
@@ -135,71 +144,10 @@ fn enrich(spec: &EventPolicySpec) -> Option<EnrichConfig> {
     })
 }
 
-#[cfg_attr(
-    not(all(feature = "webhook", feature = "mcp")),
-    allow(unused_variables)
-)]
-fn sink(
-    spec: &EventPolicySpec,
-    route: &str,
-    token: Option<&str>,
-    errors: &mut Vec<FieldError>,
-) -> Option<SinkConfig> {
-    let target = &spec.target;
-    match target.kind {
-        #[cfg(feature = "webhook")]
-        TargetKind::Webhook => {
-            let mut c = kev_sinks::webhook::WebhookSinkConfig::new(&target.endpoint);
-            if let Some(token) = token {
-                c = c.bearer_token(token);
-            }
-            Some(SinkConfig::Webhook(Box::new(c)))
-        }
-        #[cfg(feature = "mcp")]
-        TargetKind::Mcp | TargetKind::McpRest => {
-            use kev_kube_source::policy::{PolicyMode, RiskLevel};
-            use kev_sinks::mcp::{McpSinkConfig, Protocol, RemediationMode};
-            let mut c = McpSinkConfig::new(&target.endpoint);
-            c.protocol = if target.kind == TargetKind::Mcp {
-                Protocol::Mcp
-            } else {
-                Protocol::Rest
-            };
-            if let Some(tool) = &target.tool {
-                c.tool.clone_from(tool);
-            }
-            c.policy = Some(route.to_owned());
-            c.mode = match spec.mode {
-                PolicyMode::Manual => RemediationMode::Manual,
-                PolicyMode::Automatic => RemediationMode::Automatic,
-            };
-            c.confidence_threshold = spec.confidence_threshold;
-            c.max_risk_level = match spec.max_risk_level {
-                RiskLevel::Low => kev_sinks::mcp::RiskLevel::Low,
-                RiskLevel::Medium => kev_sinks::mcp::RiskLevel::Medium,
-                RiskLevel::High => kev_sinks::mcp::RiskLevel::High,
-            };
-            if let Some(token) = token {
-                c = c.bearer_token(token);
-            }
-            Some(SinkConfig::Mcp(Box::new(c)))
-        }
-        #[allow(unreachable_patterns)]
-        other => {
-            errors.push(FieldError {
-                path: "spec.target.kind".into(),
-                message: format!(
-                    "{other:?} targets are not compiled into this kev; rebuild with the `{}` feature",
-                    if other == TargetKind::Webhook { "webhook" } else { "mcp" }
-                ),
-            });
-            None
-        }
-    }
-}
-
 #[cfg(all(test, feature = "webhook", feature = "mcp"))]
 mod tests {
+    use crate::backends::sinks::{McpProtocol, McpRiskLevel, RemediationMode, SinkConfig};
+
     use super::*;
 
     #[allow(clippy::unwrap_used)] // a test helper
@@ -277,19 +225,17 @@ mod tests {
         let [SinkConfig::Mcp(m)] = &c.sinks[..] else {
             panic!("{:?}", c.sinks)
         };
-        assert_eq!(m.protocol, kev_sinks::mcp::Protocol::Mcp);
+        assert_eq!(m.protocol, McpProtocol::Mcp);
         assert_eq!(m.tool, "fix");
-        assert_eq!(m.mode, kev_sinks::mcp::RemediationMode::Automatic);
+        assert_eq!(m.mode, RemediationMode::Automatic);
         assert_eq!(m.confidence_threshold, 0.95);
-        assert_eq!(m.max_risk_level, kev_sinks::mcp::RiskLevel::Medium);
+        assert_eq!(m.max_risk_level, McpRiskLevel::Medium);
         assert_eq!(m.policy.as_deref(), Some("policy:team-a/crashloops"));
         let rest = policy(
             "eventSelectors: [{}]\ntarget: {kind: mcp-rest, endpoint: 'http://dot-ai/api/v1/tools/remediate'}\n",
         );
         let c = route_config(&rest, None).unwrap();
-        assert!(
-            matches!(&c.sinks[..], [SinkConfig::Mcp(m)] if m.protocol == kev_sinks::mcp::Protocol::Rest)
-        );
+        assert!(matches!(&c.sinks[..], [SinkConfig::Mcp(m)] if m.protocol == McpProtocol::Rest));
     }
 
     #[test]

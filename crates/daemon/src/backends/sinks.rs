@@ -1,5 +1,18 @@
-//! [`SinkConfig`]: the `type:`-tagged sink block of a route — every sink backend kev
-//! is built with (kev-sinks' and kev-nats'), validated and built here.
+//! The sink backends kev is built with, named in this one file: [`SinkConfig`], the
+//! `type:`-tagged sink block of a route (kev-sinks' sinks and kev-nats'), validated and
+//! built here; and the sink-side items the daemon uses (EventPolicy targets, the NATS
+//! source's config, the recorder of EventPolicy events).
+
+#[cfg(feature = "nats")]
+pub use kev_nats::NatsSourceConfig;
+#[cfg(feature = "kube")]
+pub use kev_recorder::{EventRecorder, Recorder, RecorderConfig, Reporter};
+#[cfg(feature = "mcp")]
+pub use kev_sinks::mcp::{
+    McpSinkConfig, Protocol as McpProtocol, RemediationMode, RiskLevel as McpRiskLevel,
+};
+#[cfg(feature = "webhook")]
+pub use kev_sinks::webhook::WebhookSinkConfig;
 
 use std::sync::Arc;
 

@@ -37,11 +37,11 @@ impl EventPolicy {
     /// Checks the spec; every error names the field's path from the resource root.
     ///
     /// ```
-    /// use kev_kube_source::policy::EventPolicySpec;
+    /// use kev_daemon::policy::EventPolicySpec;
     /// let spec: EventPolicySpec = serde_norway::from_str(
     ///     "eventSelectors: [{message: '(unclosed'}]\ntarget: {kind: webhook, endpoint: /rel}\nconfidenceThreshold: 2",
     /// ).unwrap();
-    /// let err = kev_kube_source::policy::EventPolicy::new("p", spec).validate().unwrap_err();
+    /// let err = kev_daemon::policy::EventPolicy::new("p", spec).validate().unwrap_err();
     /// let paths: Vec<_> = err.errors.iter().map(|e| e.path.as_str()).collect();
     /// assert_eq!(paths, ["spec.eventSelectors[0].message", "spec.target.endpoint", "spec.confidenceThreshold"]);
     /// ```

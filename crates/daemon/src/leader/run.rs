@@ -4,34 +4,17 @@
 //! exits non-zero, so the pod restarts as a standby (client-go's `OnStoppedLeading`).
 
 use std::future::Future;
-use std::process::ExitCode;
 use std::time::Duration;
 
-use kev_core::StoreError;
-use kev_kube_source::leader::{self, HoldEnd, LeaderElector, LeaderStatus, LeaseConfig};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{LeaderElectionConfig, RawConfig, SourceConfig};
-
-/// The leader was lost while running: the process must end (exit code 1).
-#[derive(Debug)]
-pub struct LeaseLost {
-    lease: String,
-}
-
-impl std::fmt::Display for LeaseLost {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "lost the leader lease {} (not renewed within leader_election.renew_deadline, or taken by another replica); the pipeline was stopped, exiting so this replica restarts as a standby",
-            self.lease
-        )
-    }
-}
-
-impl std::error::Error for LeaseLost {}
+use super::elector::{self, HoldEnd, LeaderElector, LeaderStatus, LeaseConfig};
+use crate::backends::source::SourceConfig;
+use crate::config::{LeaderElectionConfig, RawConfig};
+use crate::error::DaemonError;
 
 /// This replica's candidacy.
+#[derive(Debug)]
 pub struct Candidate {
     elector: LeaderElector,
 }
@@ -44,7 +27,7 @@ impl Candidate {
 
 /// A candidate when `leader_election.enabled`: the Lease client uses the kube source's
 /// kubeconfig and context (else the in-cluster account or the default kubeconfig).
-pub async fn candidate(config: &RawConfig) -> anyhow::Result<Option<Candidate>> {
+pub async fn candidate(config: &RawConfig) -> Result<Option<Candidate>, DaemonError> {
     let le = &config.leader_election;
     if !le.enabled {
         return Ok(None);
@@ -53,7 +36,9 @@ pub async fn candidate(config: &RawConfig) -> anyhow::Result<Option<Candidate>> 
         SourceConfig::Kube(kube) => kube.clone(),
         _ => kev_kube_source::KubeSourceConfig::default(),
     };
-    let client = kev_kube_source::build_client(&source).await?;
+    let client = kev_kube_source::build_client(&source)
+        .await
+        .map_err(|e| DaemonError::Backend(Box::new(e)))?;
     let lease = lease_config(le, client.default_namespace());
     tracing::info!(
         namespace = %lease.namespace,
@@ -70,9 +55,12 @@ fn lease_config(le: &LeaderElectionConfig, client_namespace: &str) -> LeaseConfi
     let namespace = le
         .namespace
         .clone()
-        .or_else(leader::default_namespace)
+        .or_else(elector::default_namespace)
         .unwrap_or_else(|| client_namespace.to_owned());
-    let identity = le.identity.clone().unwrap_or_else(leader::default_identity);
+    let identity = le
+        .identity
+        .clone()
+        .unwrap_or_else(elector::default_identity);
     LeaseConfig {
         lease_duration: le.lease_duration,
         renew_deadline: le.renew_deadline,
@@ -89,15 +77,15 @@ pub async fn run_elected<F, Fut>(
     mut candidate: Candidate,
     shutdown: CancellationToken,
     lead: F,
-) -> anyhow::Result<ExitCode>
+) -> Result<(), DaemonError>
 where
     F: Fn(CancellationToken) -> Fut,
-    Fut: Future<Output = anyhow::Result<ExitCode>>,
+    Fut: Future<Output = Result<(), DaemonError>>,
 {
     let elector = &mut candidate.elector;
     if !elector.acquire(&shutdown).await {
         tracing::info!("stopped while a standby");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     let stop = CancellationToken::new();
     let retry = elector.config().retry_period;
@@ -127,7 +115,7 @@ where
             if tokio::time::timeout(valid_for, leading).await.is_err() {
                 tracing::error!("the pipeline did not stop within the lease; exiting anyway");
             }
-            Err(LeaseLost { lease }.into())
+            Err(DaemonError::LeaseLost { lease })
         }
     }
 }
@@ -138,30 +126,23 @@ async fn lead_when_unlocked<F, Fut>(
     lead: &F,
     stop: CancellationToken,
     retry: Duration,
-) -> anyhow::Result<ExitCode>
+) -> Result<(), DaemonError>
 where
     F: Fn(CancellationToken) -> Fut,
-    Fut: Future<Output = anyhow::Result<ExitCode>>,
+    Fut: Future<Output = Result<(), DaemonError>>,
 {
     loop {
         match lead(stop.clone()).await {
-            Err(e) if is_locked(&e) && !stop.is_cancelled() => {
+            Err(e) if e.is_locked() && !stop.is_cancelled() => {
                 tracing::warn!(error = %e, "leading, but the store is still locked; retrying");
                 tokio::select! {
-                    () = stop.cancelled() => return Ok(ExitCode::SUCCESS),
+                    () = stop.cancelled() => return Ok(()),
                     () = tokio::time::sleep(retry) => {}
                 }
             }
             other => return other,
         }
     }
-}
-
-fn is_locked(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<StoreError>()
-            .is_some_and(|s| matches!(s, StoreError::Locked { .. }))
-    })
 }
 
 async fn release(elector: &mut LeaderElector) {
@@ -187,12 +168,5 @@ mod tests {
         assert_eq!(lease.identity, "pod-a");
         assert_eq!(lease.lease_name, "kev");
         assert_eq!(lease.renew_deadline, Duration::from_secs(10));
-    }
-
-    #[test]
-    fn a_locked_store_is_recognised_through_the_error_chain() {
-        let e = anyhow::Error::from(StoreError::Locked { path: "/d".into() }).context("opening");
-        assert!(is_locked(&e));
-        assert!(!is_locked(&anyhow::anyhow!("other")));
     }
 }

@@ -16,8 +16,8 @@
 //! kev wants client-go's deadline semantics and a plain GET/PUT protocol.
 //!
 //! ```no_run
-//! # async fn demo(client: kube::Client) -> Result<(), kev_kube_source::leader::LeaderError> {
-//! use kev_kube_source::leader::{HoldEnd, LeaderElector, LeaseConfig};
+//! # async fn demo(client: kube::Client) -> Result<(), kev_daemon::leader::LeaderError> {
+//! use kev_daemon::leader::{HoldEnd, LeaderElector, LeaseConfig};
 //! let stop = tokio_util::sync::CancellationToken::new();
 //! let mut elector = LeaderElector::new(client, LeaseConfig::new("kev", "kev", "pod-a"));
 //! if elector.acquire(&stop).await {

@@ -1,36 +1,23 @@
-//! The config file, in two steps: [`RawConfig`] (serde, unknown fields refused) is read
-//! from YAML with `KEV_…` environment overrides, then [`RawConfig::validate`] checks it
-//! without IO and names the path of every bad field. `assemble` builds the parts.
+//! The config file, in three stages: [`RawConfig`] (serde, unknown fields refused) is
+//! read from YAML with `KEV_…` environment overrides; [`RawConfig::validate`] checks it
+//! without IO, names the path of every bad field, and gives a [`ValidatedConfig`] that
+//! holds what it compiled (filters, normalizer, addresses, the store backend); only that
+//! is built into a run ([`crate::assemble`]).
 //!
 //! The `///` comments on these structs are the reference; `docs/config.md` follows them.
 
 mod env;
 mod sections;
+mod validate;
 
 use std::path::Path;
 
 use kev_core::config::ConfigError;
 
+pub use crate::backends::source::SourceConfig;
+pub use crate::error::ConfigErrors;
 pub use sections::*;
-
-/// Every problem found in a config, each with its path; shown one per line.
-#[derive(Debug)]
-pub struct ConfigErrors {
-    pub origin: String,
-    pub errors: Vec<ConfigError>,
-}
-
-impl std::fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "invalid config {}:", self.origin)?;
-        for e in &self.errors {
-            write!(f, "\n  {e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigErrors {}
+pub use validate::{ValidatedConfig, ValidatedRoute};
 
 impl RawConfig {
     /// Reads `path` (YAML), applies `KEV_…` overrides from `vars`, and deserializes.

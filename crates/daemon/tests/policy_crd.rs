@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kev_kube_source::policy::{EventPolicy, PolicyMode, TargetKind, crd_yaml};
+use kev_daemon::policy::{EventPolicy, PolicyMode, TargetKind, crd_yaml};
 use kube::CustomResourceExt;
 use serde_json::Value;
 
@@ -33,8 +33,8 @@ fn committed_crd_files_match_the_generated_crd() {
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             committed == generated,
-            "{copy} differs from the CRD generated from crates/kube-source/src/policy/crd.rs.\n\
-             Regenerate it with: KEV_BLESS=1 cargo test -p kev-kube-source --test policy_crd"
+            "{copy} differs from the CRD generated from crates/daemon/src/policy/crd.rs.\n\
+             Regenerate it with: KEV_BLESS=1 cargo test -p kev-daemon --test policy_crd"
         );
     }
 }

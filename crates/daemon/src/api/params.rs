@@ -6,7 +6,7 @@ use kev_core::config::parse_duration;
 use kev_core::{EventType, Order, Query};
 use serde::{Deserialize, Serialize};
 
-use crate::exit::UsageError;
+use crate::error::DaemonError;
 
 /// Filters of `kev query`, `kev tail` and `kev stats`, and the daemon API's
 /// `/api/v1/events` parameters (flat, as URL query strings need).
@@ -56,7 +56,7 @@ pub struct QueryParams {
 
 impl QueryParams {
     /// The store query for these filters, relative times taken at `now`.
-    pub fn to_query(&self, now: jiff::Timestamp) -> Result<Query, UsageError> {
+    pub fn to_query(&self, now: jiff::Timestamp) -> Result<Query, DaemonError> {
         Ok(Query {
             cluster: self.cluster.clone(),
             namespace: self.namespace.clone(),
@@ -87,11 +87,11 @@ impl QueryParams {
     }
 }
 
-fn parse_type(t: &str) -> Result<EventType, UsageError> {
+fn parse_type(t: &str) -> Result<EventType, DaemonError> {
     match t.to_ascii_lowercase().as_str() {
         "normal" => Ok(EventType::Normal),
         "warning" => Ok(EventType::Warning),
-        _ => Err(UsageError(format!(
+        _ => Err(DaemonError::Usage(format!(
             "--type {t:?}: expected Normal or Warning"
         ))),
     }
@@ -102,16 +102,16 @@ pub fn parse_time(
     flag: &str,
     text: &str,
     now: jiff::Timestamp,
-) -> Result<jiff::Timestamp, UsageError> {
+) -> Result<jiff::Timestamp, DaemonError> {
     if let Ok(t) = text.parse::<jiff::Timestamp>() {
         return Ok(t);
     }
     let ago = parse_duration(text)
-        .map_err(|e| UsageError(format!("{flag}: {e}, or an RFC 3339 time")))?;
-    let ago =
-        jiff::SignedDuration::try_from(ago).map_err(|e| UsageError(format!("{flag}: {e}")))?;
+        .map_err(|e| DaemonError::Usage(format!("{flag}: {e}, or an RFC 3339 time")))?;
+    let ago = jiff::SignedDuration::try_from(ago)
+        .map_err(|e| DaemonError::Usage(format!("{flag}: {e}")))?;
     now.checked_sub(ago)
-        .map_err(|e| UsageError(format!("{flag} {text:?}: {e}")))
+        .map_err(|e| DaemonError::Usage(format!("{flag} {text:?}: {e}")))
 }
 
 #[cfg(test)]
@@ -133,7 +133,12 @@ mod tests {
             since: Some("yesterday".into()),
             ..Default::default()
         };
-        assert!(bad.to_query(now).unwrap_err().0.starts_with("--since"));
+        assert!(
+            bad.to_query(now)
+                .unwrap_err()
+                .to_string()
+                .starts_with("--since")
+        );
         let bad = QueryParams {
             r#type: Some("Error".into()),
             ..Default::default()

@@ -5,21 +5,23 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kev_core::pipeline::{Route, RouteControl};
 use kev_core::{ObjectRef, Store};
-use kev_kube_source::policy::{ConditionStatus, EventPolicy, SecretKeyRef};
-use kev_recorder::{EventRecorder, Recorder, RecorderConfig, Reporter};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::crd::{ConditionStatus, EventPolicy, SecretKeyRef};
 use super::status::Tracked;
 use super::translate::{route_config, route_name};
+use crate::assemble::build_route;
+use crate::backends::sinks::{EventRecorder, Recorder, RecorderConfig, Reporter};
+use crate::config::ValidatedRoute;
+use crate::error::DaemonError;
 
 /// What `run` needs from the daemon.
 pub struct PolicySettings {
@@ -29,6 +31,16 @@ pub struct PolicySettings {
     pub status_interval: Duration,
     /// How often the Secrets named in `secretRef` are read again.
     pub secret_refresh: Duration,
+}
+
+impl std::fmt::Debug for PolicySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicySettings")
+            .field("namespace", &self.namespace)
+            .field("status_interval", &self.status_interval)
+            .field("secret_refresh", &self.secret_refresh)
+            .finish_non_exhaustive()
+    }
 }
 
 type Key = (String, String);
@@ -66,14 +78,20 @@ pub async fn run(
     control: RouteControl,
     store: Arc<dyn Store>,
     shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+) -> Result<(), DaemonError> {
     let api: Api<EventPolicy> = match &settings.namespace {
         Some(ns) => Api::namespaced(settings.client.clone(), ns),
         None => Api::all(settings.client.clone()),
     };
-    let reporter = Reporter::for_this_host("kev.dev/kev").context("event reporter")?;
+    let reporter = Reporter::for_this_host("kev.dev/kev").map_err(|e| DaemonError::Start {
+        what: "event reporter",
+        source: Box::new(e),
+    })?;
     let recorder = Recorder::new(settings.client.clone(), reporter, RecorderConfig::default())
-        .context("event recorder for EventPolicy warnings")?;
+        .map_err(|e| DaemonError::Start {
+            what: "event recorder for EventPolicy warnings",
+            source: Box::new(e),
+        })?;
     let mut controller = Controller {
         client: settings.client,
         control,
@@ -253,9 +271,10 @@ impl Controller {
         let token = secret.transpose()?;
         let config =
             route_config(policy, token.as_deref()).map_err(|e| Refusal::invalid(e.to_string()))?;
-        crate::assemble::build_route(&config, &self.store, Some(&self.client))
+        ValidatedRoute::compile(config)
+            .and_then(|route| build_route(&route, &self.store, Some(&self.client)))
             .map(Some)
-            .map_err(|e| Refusal::invalid(format!("spec.target: {e:#}")))
+            .map_err(|e| Refusal::invalid(format!("spec.target: {e}")))
     }
 
     /// The token of the Secret `policy` names, or why it cannot be had; `None` when it

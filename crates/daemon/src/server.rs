@@ -4,13 +4,14 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
-use anyhow::Context;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio_util::sync::CancellationToken;
+
+use crate::error::DaemonError;
 
 /// Buckets for every `_seconds` histogram: sub-millisecond store appends up to
 /// multi-minute remediation calls.
@@ -20,12 +21,18 @@ const SECONDS_BUCKETS: &[f64] = &[
 ];
 
 /// Installs the global Prometheus recorder for the `metrics` facade.
-pub fn install_metrics() -> anyhow::Result<PrometheusHandle> {
+pub fn install_metrics() -> Result<PrometheusHandle, DaemonError> {
+    let start = |what| {
+        move |e| DaemonError::Start {
+            what,
+            source: Box::new(e),
+        }
+    };
     PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
-        .context("invalid histogram buckets")?
+        .map_err(start("invalid histogram buckets"))?
         .install_recorder()
-        .context("cannot install the metrics recorder")
+        .map_err(start("cannot install the metrics recorder"))
 }
 
 /// A named condition `/readyz` requires.
@@ -35,6 +42,12 @@ pub type Check = (String, Box<dyn Fn() -> bool + Send + Sync>);
 /// assembled (before: not ready, `starting`), and with leader election the role.
 #[derive(Clone, Default)]
 pub struct Readiness(Arc<RwLock<ReadinessState>>);
+
+impl std::fmt::Debug for Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Readiness").field(&self.answer().1).finish()
+    }
+}
 
 #[derive(Default)]
 struct ReadinessState {
@@ -50,7 +63,6 @@ impl Readiness {
     }
 
     /// Marks the run as a leader-election candidate; `is_leader` says its role now.
-    #[cfg_attr(not(feature = "kube"), allow(dead_code))] // election needs the kube feature
     pub fn set_role(&self, is_leader: impl Fn() -> bool + Send + Sync + 'static) {
         self.write().leader = Some(Box::new(is_leader));
     }
@@ -107,10 +119,14 @@ pub async fn serve(
     metrics: PrometheusHandle,
     readiness: Readiness,
     shutdown: CancellationToken,
-) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+) -> Result<tokio::task::JoinHandle<()>, DaemonError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("cannot listen on {listen} (server.listen)"))?;
+        .map_err(|source| DaemonError::Listen {
+            addr: listen,
+            field: "server.listen",
+            source,
+        })?;
     let state = Arc::new(AppState { metrics, readiness });
     let app = Router::new()
         .route("/metrics", get(render_metrics))
