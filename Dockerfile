@@ -12,7 +12,7 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/usr/local/cargo/git \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p kev \
+    cargo build --release --locked -p kev-cli \
     && cp target/release/kev /kev \
     && mkdir -p /data \
     && /kev --version

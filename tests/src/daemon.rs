@@ -15,7 +15,7 @@ use tokio::time::Instant;
 /// is missing (`cargo test -p kev-tests` on a fresh target), it is built once with the
 /// cargo that built these tests: cargo has released its build lock by the time tests
 /// run. With `-p kev-tests` alone an existing binary may be older than the sources; run
-/// `cargo build -p kev` first (or `cargo test --workspace`).
+/// `cargo build -p kev-cli` first (or `cargo test --workspace`).
 pub fn kev_binary() -> PathBuf {
     static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BINARY
@@ -42,7 +42,7 @@ fn find_or_build() -> Result<PathBuf, String> {
         .unwrap_or("debug");
     let mut build = std::process::Command::new(env!("CARGO"));
     build
-        .args(["build", "-p", "kev", "--bin", "kev", "--manifest-path"])
+        .args(["build", "-p", "kev-cli", "--bin", "kev", "--manifest-path"])
         .arg(&manifest);
     if profile == "release" {
         build.arg("--release");
@@ -54,10 +54,10 @@ fn find_or_build() -> Result<PathBuf, String> {
     }
     let status = build
         .status()
-        .map_err(|e| format!("cannot run `cargo build -p kev`: {e}"))?;
+        .map_err(|e| format!("cannot run `cargo build -p kev-cli`: {e}"))?;
     if !status.success() || !binary.is_file() {
         return Err(format!(
-            "the kev binary is missing at {} and `cargo build -p kev` failed ({status}); build it first",
+            "the kev binary is missing at {} and `cargo build -p kev-cli` failed ({status}); build it first",
             binary.display()
         ));
     }

@@ -84,11 +84,11 @@ pub fn query_rows(root: &Path, filter: Option<&str>) -> anyhow::Result<Vec<Query
     }
     let status = Command::new(env!("CARGO"))
         .current_dir(root)
-        .args(["build", "--release", "-p", "kev"])
+        .args(["build", "--release", "-p", "kev-cli"])
         .status()
         .context("cannot run cargo build")?;
     if !status.success() {
-        bail!("cargo build --release -p kev failed ({status})");
+        bail!("cargo build --release -p kev-cli failed ({status})");
     }
     let kev = root.join("target/release/kev");
     let me = std::env::current_exe().context("cannot find the xtask binary")?;

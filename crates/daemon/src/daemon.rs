@@ -84,9 +84,14 @@ async fn lead(
     readiness.set_checks(parts.readiness);
     let api_stop = server_stop.child_token();
     let api = match config.api_listen {
-        Some(listen) => {
-            Some(crate::api::server::serve(listen, parts.store.clone(), api_stop.clone()).await?)
-        }
+        Some(listen) => Some(
+            crate::api::server::serve(
+                listen,
+                kev_core::store::AsyncStore::new(parts.store.clone()),
+                api_stop.clone(),
+            )
+            .await?,
+        ),
         None => None,
     };
 

@@ -79,8 +79,6 @@ pub enum DaemonError {
     )]
     LeaseLost { lease: String },
     #[error("{0}")]
-    Task(#[from] tokio::task::JoinError),
-    #[error("{0}")]
     Io(#[from] std::io::Error),
     /// The read API of a running kev did not answer.
     #[error("cannot reach the running kev at {url}")]

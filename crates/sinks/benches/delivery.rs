@@ -198,7 +198,8 @@ async fn backlog_drain(dir: &std::path::Path, url: &str, n: u64) -> Value {
         .map(|m| m.len())
         .unwrap_or(0);
 
-    let store = Arc::new(RedbStore::open(dir, RedbOptions::default()).unwrap());
+    let store: Arc<dyn Store> = Arc::new(RedbStore::open(dir, RedbOptions::default()).unwrap());
+    let handle = kev_core::store::AsyncStore::new(Arc::clone(&store));
     let shutdown = CancellationToken::new();
     let rss_start = rss_kib();
     let cpu = cpu_seconds();
@@ -207,7 +208,7 @@ async fn backlog_drain(dir: &std::path::Path, url: &str, n: u64) -> Value {
         Pipeline::new(
             Box::new(IdleSource),
             Arc::new(PassThrough),
-            store.clone() as Arc<dyn Store>,
+            Arc::clone(&store),
         )
         .route(webhook_route(url))
         .run(shutdown.clone()),
@@ -218,10 +219,7 @@ async fn backlog_drain(dir: &std::path::Path, url: &str, n: u64) -> Value {
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         rss.push(rss_kib());
-        let store = store.clone();
-        let cursor = tokio::task::spawn_blocking(move || store.cursor("bench").unwrap())
-            .await
-            .unwrap();
+        let cursor = handle.cursor("bench").await.unwrap();
         while by_tenth.len() < 10 && cursor >= n * (by_tenth.len() as u64 + 1) / 10 {
             by_tenth.push(mib(rss_kib()).round());
         }

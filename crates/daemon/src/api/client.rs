@@ -3,10 +3,10 @@
 //! (`server.api_listen`), through its HTTP client.
 
 use std::io::Write;
-use std::sync::Arc;
 
 use kev_core::store::summary::{Summary, SummaryReport};
-use kev_core::{DeadLetter, Event, Store, StoreError, StoredEvent};
+use kev_core::store::{AsyncStore, StoreOp};
+use kev_core::{DeadLetter, Event, StoreError, StoredEvent};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -19,7 +19,7 @@ use crate::error::DaemonError;
 /// The history, read directly or through the daemon.
 #[derive(Debug)]
 pub enum Access {
-    Direct(Arc<dyn Store>),
+    Direct(AsyncStore),
     Daemon {
         client: reqwest::Client,
         base: String,
@@ -35,7 +35,7 @@ impl Access {
             return Ok(Self::daemon(base));
         }
         match backend(config.store.r#type)?.open_for_reading(&config.store.path) {
-            Ok(store) => Ok(Self::Direct(store)),
+            Ok(store) => Ok(Self::Direct(AsyncStore::new(store))),
             Err(DaemonError::Store(StoreError::Io { source, .. }))
                 if source.kind() == std::io::ErrorKind::NotFound =>
             {
@@ -61,8 +61,7 @@ impl Access {
         match self {
             Self::Direct(store) => {
                 let query = request.to_query(jiff::Timestamp::now())?;
-                let store = Arc::clone(store);
-                Ok(tokio::task::spawn_blocking(move || store.query(&query)).await??)
+                Ok(store.query(query).await?)
             }
             Self::Daemon { client, base } => {
                 let events: Vec<StoredEvent> =
@@ -90,10 +89,9 @@ impl Access {
             Self::Direct(store) => {
                 request.limit = None;
                 let query = request.to_query(jiff::Timestamp::now())?;
-                let store = Arc::clone(store);
-                let summary =
-                    tokio::task::spawn_blocking(move || Summary::of_query(store.as_ref(), &query))
-                        .await??;
+                let summary = store
+                    .run(StoreOp::Read, move |s| Summary::of_query(s, &query))
+                    .await?;
                 Ok(summary.report(top))
             }
             Self::Daemon { client, base } => {
@@ -106,10 +104,7 @@ impl Access {
 
     pub async fn read_log(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, DaemonError> {
         match self {
-            Self::Direct(store) => {
-                let store = Arc::clone(store);
-                Ok(tokio::task::spawn_blocking(move || store.read_log(from, limit)).await??)
-            }
+            Self::Direct(store) => Ok(store.read_log(from, limit).await?),
             Self::Daemon { client, base } => {
                 get(
                     client,
@@ -123,10 +118,7 @@ impl Access {
 
     pub async fn last_seq(&self) -> Result<u64, DaemonError> {
         match self {
-            Self::Direct(store) => {
-                let store = Arc::clone(store);
-                Ok(tokio::task::spawn_blocking(move || store.last_seq()).await??)
-            }
+            Self::Direct(store) => Ok(store.last_seq().await?),
             Self::Daemon { client, base } => {
                 let stats: StatsResponse =
                     get(client, &format!("{base}/api/v1/stats"), &()).await?;
@@ -141,15 +133,7 @@ impl Access {
         limit: usize,
     ) -> Result<Vec<DeadLetter>, DaemonError> {
         match self {
-            Self::Direct(store) => {
-                let store = Arc::clone(store);
-                Ok(
-                    tokio::task::spawn_blocking(move || {
-                        store.dead_letters(route.as_deref(), limit)
-                    })
-                    .await??,
-                )
-            }
+            Self::Direct(store) => Ok(store.dead_letters(route, limit).await?),
             Self::Daemon { client, base } => {
                 get(
                     client,
@@ -166,9 +150,9 @@ impl Access {
 /// order, each as the store reads it, so memory does not follow their number; then
 /// flushes `out`.
 pub async fn write_each<W, F>(
-    store: &Arc<dyn Store>,
+    store: &AsyncStore,
     request: &QueryParams,
-    mut out: W,
+    out: W,
     write: F,
 ) -> Result<(), DaemonError>
 where
@@ -176,22 +160,21 @@ where
     F: Fn(&mut W, &Event) -> std::io::Result<()> + Send + 'static,
 {
     let query = request.to_query(jiff::Timestamp::now())?;
-    let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || -> Result<(), DaemonError> {
-        let mut failed = None;
-        store.query_each(&query, &mut |e| match write(&mut out, &e.event) {
-            Ok(()) => true,
-            Err(err) => {
-                failed = Some(err);
-                false
+    let (mut out, failed) = store
+        .query_each(query, (out, None), move |(out, failed), e| {
+            match write(out, &e.event) {
+                Ok(()) => true,
+                Err(err) => {
+                    *failed = Some(err);
+                    false
+                }
             }
-        })?;
-        match failed {
-            Some(err) => Err(err.into()),
-            None => Ok(out.flush()?),
-        }
-    })
-    .await?
+        })
+        .await?;
+    match failed {
+        Some(err) => Err(err.into()),
+        None => Ok(out.flush()?),
+    }
 }
 
 async fn get<Q: Serialize + ?Sized, T: DeserializeOwned>(

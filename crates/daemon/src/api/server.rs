@@ -3,15 +3,14 @@
 //! parameters answer 400 with the reason.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use kev_core::Store;
 use kev_core::store::summary::{Summary, SummaryReport};
+use kev_core::store::{AsyncStore, StoreOp};
 use tokio_util::sync::CancellationToken;
 
 use super::params::QueryParams;
@@ -21,7 +20,7 @@ use crate::error::DaemonError;
 /// Binds `listen` and serves the API until `shutdown`.
 pub async fn serve(
     listen: SocketAddr,
-    store: Arc<dyn Store>,
+    store: AsyncStore,
     shutdown: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, DaemonError> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -63,34 +62,21 @@ impl From<kev_core::StoreError> for ApiError {
     }
 }
 
-async fn on_store<T: Send + 'static>(
-    store: &Arc<dyn Store>,
-    f: impl FnOnce(&dyn Store) -> Result<T, kev_core::StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || f(store.as_ref()))
-        .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(ApiError::from)
-}
-
 async fn events(
-    State(store): State<Arc<dyn Store>>,
+    State(store): State<AsyncStore>,
     Query(params): Query<QueryParams>,
 ) -> Result<axum::Json<Vec<kev_core::StoredEvent>>, ApiError> {
     let mut query = params
         .to_query(jiff::Timestamp::now())
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
     query.limit = Some(query.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE));
-    Ok(axum::Json(
-        on_store(&store, move |s| s.query(&query)).await?,
-    ))
+    Ok(axum::Json(store.query(query).await?))
 }
 
 /// The summary of every event the filters select, added up here one event at a time;
 /// `limit` is the number of top reasons and objects (default 10).
 async fn summary(
-    State(store): State<Arc<dyn Store>>,
+    State(store): State<AsyncStore>,
     Query(params): Query<QueryParams>,
 ) -> Result<axum::Json<SummaryReport>, ApiError> {
     let top = params.limit.unwrap_or(10).min(MAX_PAGE);
@@ -98,22 +84,22 @@ async fn summary(
         .to_query(jiff::Timestamp::now())
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
     query.limit = None;
-    let summary = on_store(&store, move |s| Summary::of_query(s, &query)).await?;
+    let summary = store
+        .run(StoreOp::Read, move |s| Summary::of_query(s, &query))
+        .await?;
     Ok(axum::Json(summary.report(top)))
 }
 
 async fn log(
-    State(store): State<Arc<dyn Store>>,
+    State(store): State<AsyncStore>,
     Query(req): Query<LogRequest>,
 ) -> Result<axum::Json<Vec<kev_core::StoredEvent>>, ApiError> {
     let limit = req.limit.min(MAX_PAGE);
-    Ok(axum::Json(
-        on_store(&store, move |s| s.read_log(req.from, limit)).await?,
-    ))
+    Ok(axum::Json(store.read_log(req.from, limit).await?))
 }
 
-async fn stats(State(store): State<Arc<dyn Store>>) -> Result<axum::Json<StatsResponse>, ApiError> {
-    let s = on_store(&store, |s| s.stats()).await?;
+async fn stats(State(store): State<AsyncStore>) -> Result<axum::Json<StatsResponse>, ApiError> {
+    let s = store.stats().await?;
     Ok(axum::Json(StatsResponse {
         events: s.events,
         bytes: s.bytes,
@@ -123,11 +109,9 @@ async fn stats(State(store): State<Arc<dyn Store>>) -> Result<axum::Json<StatsRe
 }
 
 async fn dead_letters(
-    State(store): State<Arc<dyn Store>>,
+    State(store): State<AsyncStore>,
     Query(req): Query<DeadLetterRequest>,
 ) -> Result<axum::Json<Vec<kev_core::DeadLetter>>, ApiError> {
     let limit = req.limit.min(MAX_PAGE);
-    Ok(axum::Json(
-        on_store(&store, move |s| s.dead_letters(req.route.as_deref(), limit)).await?,
-    ))
+    Ok(axum::Json(store.dead_letters(req.route, limit).await?))
 }

@@ -1,10 +1,9 @@
 //! [`RemediationRecord`]: what became of a remediation call, kept in the store next to
 //! the event (namespace [`OUTCOME_NAMESPACE`], key = the event's idempotency key).
 
-use std::sync::Arc;
-
 use jiff::Timestamp;
-use kev_core::{SinkError, Store, StoredEvent};
+use kev_core::store::AsyncStore;
+use kev_core::{SinkError, StoredEvent};
 use serde::{Deserialize, Serialize};
 
 /// The store namespace of remediation records ([`Store::put_state`]).
@@ -108,16 +107,15 @@ pub(super) struct Answer {
 /// Writes `record` under the event's idempotency key. A store that fails is a
 /// retryable failure: the call is made again rather than its outcome lost.
 pub(super) async fn save(
-    store: &Arc<dyn Store>,
+    store: &AsyncStore,
     key: String,
     record: &RemediationRecord,
 ) -> Result<(), SinkError> {
     let bytes = serde_json::to_vec(record)
         .map_err(|e| SinkError::permanent(format!("cannot encode the remediation record: {e}")))?;
-    let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || store.put_state(OUTCOME_NAMESPACE, &key, &bytes))
+    store
+        .put_state(OUTCOME_NAMESPACE, key, bytes)
         .await
-        .map_err(|e| SinkError::retryable(format!("store task failed: {e}")))?
         .map_err(|e| SinkError::retryable(format!("cannot record the remediation outcome: {e}")))
 }
 

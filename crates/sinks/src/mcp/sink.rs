@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use kev_core::config::ConfigError;
 use kev_core::enrich::EventContext;
 use kev_core::metrics as m;
+use kev_core::store::AsyncStore;
 use kev_core::{Batch, Sink, SinkError, Store, StoredEvent};
 
 use super::config::{McpSinkConfig, Protocol};
@@ -49,7 +50,7 @@ pub struct McpSink {
     client: Client,
     auth: Auth,
     options: PayloadOptions,
-    store: Arc<dyn Store>,
+    store: AsyncStore,
 }
 
 impl McpSink {
@@ -90,7 +91,7 @@ impl McpSink {
                     .include_context
                     .then(|| config.policy.clone().unwrap_or_else(|| route.to_owned())),
             },
-            store,
+            store: AsyncStore::new(store),
         })
     }
 
