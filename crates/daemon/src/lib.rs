@@ -43,6 +43,7 @@ mod daemon;
 pub mod error;
 #[cfg(feature = "kube")]
 pub mod leader;
+mod listener;
 #[cfg(feature = "kube")]
 pub mod policy;
 pub mod server;

@@ -120,28 +120,14 @@ pub async fn serve(
     readiness: Readiness,
     shutdown: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, DaemonError> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|source| DaemonError::Listen {
-            addr: listen,
-            field: "server.listen",
-            source,
-        })?;
     let state = Arc::new(AppState { metrics, readiness });
     let app = Router::new()
         .route("/metrics", get(render_metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .with_state(state);
-    tracing::info!(%listen, "serving /metrics, /healthz and /readyz");
-    Ok(tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "HTTP listener failed");
-        }
-    }))
+    let what = "/metrics, /healthz and /readyz";
+    crate::listener::spawn(listen, "server.listen", what, app, shutdown).await
 }
 
 async fn render_metrics(State(state): State<Arc<AppState>>) -> String {

@@ -23,13 +23,6 @@ pub async fn serve(
     store: AsyncStore,
     shutdown: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, DaemonError> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|source| DaemonError::Listen {
-            addr: listen,
-            field: "server.api_listen",
-            source,
-        })?;
     let app = Router::new()
         .route("/api/v1/events", get(events))
         .route("/api/v1/summary", get(summary))
@@ -37,15 +30,7 @@ pub async fn serve(
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/dead-letters", get(dead_letters))
         .with_state(store);
-    tracing::info!(%listen, "serving the read API");
-    Ok(tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "read API listener failed");
-        }
-    }))
+    crate::listener::spawn(listen, "server.api_listen", "the read API", app, shutdown).await
 }
 
 struct ApiError(StatusCode, String);
