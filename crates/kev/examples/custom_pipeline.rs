@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use kev::pipeline::{Pipeline, Route};
-use kev::{Batch, DefaultNormalizer, EventType, ReplaySource, SelectorFilter, Sink, SinkError};
+use kev::{Batch, DefaultNormalizer, ReplaySource, SelectorFilter, Sink, SinkError};
 
-/// Counts the Warning events it is given, by reason.
+/// Counts the events it is given, by reason (the route gives it the warnings).
 #[derive(Debug, Default)]
 struct WarningCounter(Mutex<BTreeMap<String, u64>>);
 
@@ -21,11 +21,7 @@ impl Sink for WarningCounter {
             .0
             .lock()
             .map_err(|_| SinkError::permanent("poisoned"))?;
-        for stored in batch
-            .events()
-            .iter()
-            .filter(|s| s.event.r#type == EventType::Warning)
-        {
+        for stored in batch.events() {
             *counts.entry(stored.event.reason.clone()).or_default() += 1;
         }
         Ok(())
@@ -49,9 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pipeline =
         Pipeline::new(Box::new(ReplaySource::open(&input)?), normalizer, store).route(route);
 
-    let report = pipeline
-        .run(tokio_util::sync::CancellationToken::new())
-        .await?;
+    let report = pipeline.run(Default::default()).await?;
     let counts = counter.0.lock().map_err(|_| "poisoned")?;
     println!(
         "stored {} events; warnings by reason: {counts:?}",
