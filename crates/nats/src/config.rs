@@ -34,16 +34,13 @@ pub struct NatsSinkConfig {
     /// Default `kev.events.{cluster}.{namespace}`.
     #[serde(default = "default_subject")]
     pub subject: String,
-    /// Still accepted (at least `1s`, default `30s`) so that existing configs load, but
-    /// no longer used: the sink does not retry by itself. A publish without an ack is a
-    /// retryable error, and the route sends the unacked events again with the same
-    /// message ids after its own jittered backoff (`retry: {initial, max}`), which
-    /// rides out a stream leader change the same way.
-    #[serde(
-        default = "default_retry_budget",
-        deserialize_with = "kev_core::config::duration"
-    )]
-    pub retry_budget: Duration,
+    /// Deprecated and ignored (accepted so that existing configs load; `kev run` warns):
+    /// the sink no longer retries by itself. A publish without an ack is a retryable
+    /// error, and the route sends the unacked events again with the same message ids
+    /// after its own jittered backoff (`retry: {initial, max}`), which rides out a
+    /// stream leader change the same way.
+    #[serde(default, deserialize_with = "kev_core::config::opt_duration")]
+    pub retry_budget: Option<Duration>,
     /// Time to wait for one publish ack; default `5s`.
     #[serde(
         default = "default_ack_timeout",
@@ -64,9 +61,6 @@ impl NatsSinkConfig {
             .map_err(|e| e.within("connection"))?;
         self.stream.validate().map_err(|e| e.within("stream"))?;
         SubjectTemplate::parse(&self.subject).map_err(|e| ConfigError::new("subject", e))?;
-        if self.retry_budget < Duration::from_secs(1) {
-            return Err(ConfigError::new("retry_budget", "must be at least 1s"));
-        }
         if self.ack_timeout.is_zero() {
             return Err(ConfigError::new("ack_timeout", "must be more than 0s"));
         }
@@ -76,6 +70,11 @@ impl NatsSinkConfig {
     /// Validates and builds the sink; it connects on its first batch.
     pub fn build(&self) -> Result<super::NatsSink, ConfigError> {
         self.validate()?;
+        if self.retry_budget.is_some() {
+            tracing::warn!(
+                "the nats sink's retry_budget is deprecated and ignored: the route's `retry` settings pace the resends"
+            );
+        }
         super::NatsSink::new(self.clone())
     }
 }
@@ -174,9 +173,6 @@ impl NatsSourceConfig {
 
 fn default_subject() -> String {
     "kev.events.{cluster}.{namespace}".into()
-}
-fn default_retry_budget() -> Duration {
-    Duration::from_secs(30)
 }
 fn default_ack_timeout() -> Duration {
     Duration::from_secs(5)

@@ -82,3 +82,17 @@ fn a_source_id_names_stream_and_consumer() {
     let source = config.build().unwrap();
     assert_eq!(kev_core::EventSource::id(&source), "nats:FLEET:central-a");
 }
+
+#[test]
+fn a_deprecated_retry_budget_still_loads() {
+    let yaml = "connection: {servers: [nats://h:4222]}\nretry_budget: 10s";
+    let config: NatsSinkConfig = serde_norway::from_str(yaml).unwrap();
+    assert_eq!(
+        config.retry_budget,
+        Some(std::time::Duration::from_secs(10))
+    );
+    config.validate().unwrap();
+    let bad: Result<NatsSinkConfig, _> =
+        serde_norway::from_str("connection: {servers: [nats://h:4222]}\nretry_budget: soon");
+    assert!(bad.is_err());
+}

@@ -66,7 +66,7 @@ fn events(n: usize) -> Vec<StoredEvent> {
 
 fn sink(url: &str, extra: &str) -> kev_nats::NatsSink {
     let config: NatsSinkConfig = serde_norway::from_str(&format!(
-        "connection: {{servers: [{url}]}}\nstream: {{create: true{extra}}}\nretry_budget: 2s\n"
+        "connection: {{servers: [{url}]}}\nstream: {{create: true{extra}}}\n"
     ))
     .unwrap();
     config.build().unwrap()
