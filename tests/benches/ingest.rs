@@ -303,6 +303,12 @@ impl Store for LagStore {
     ) -> Result<Vec<DeadLetter>, StoreError> {
         self.inner.dead_letters(route, limit)
     }
+    fn remove_dead_letters(&self, ids: &[u64]) -> Result<Vec<DeadLetter>, StoreError> {
+        self.inner.remove_dead_letters(ids)
+    }
+    fn update_dead_letter(&self, l: &DeadLetter) -> Result<bool, StoreError> {
+        self.inner.update_dead_letter(l)
+    }
     fn get_state(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.inner.get_state(ns, key)
     }

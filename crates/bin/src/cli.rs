@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::dead_letter::DeadLetterCommand;
 use crate::commands::query::QueryArgs;
 use crate::commands::run::RunArgs;
 use crate::commands::stats::StatsArgs;
@@ -39,6 +40,9 @@ pub enum Command {
     Tail(TailArgs),
     /// Top reasons, top objects and events per hour.
     Stats(StatsArgs),
+    /// Deliveries that failed for good: list them, send them again, or drop them.
+    #[command(subcommand)]
+    DeadLetter(DeadLetterCommand),
     /// Print the EventPolicy CustomResourceDefinition (YAML), for `kubectl apply -f -`.
     #[cfg(feature = "kube")]
     Crd,

@@ -40,6 +40,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Query(args) => commands::query::query(args),
         Command::Tail(args) => commands::tail::tail(args),
         Command::Stats(args) => commands::stats::stats(args),
+        Command::DeadLetter(command) => commands::dead_letter::dead_letter(command),
         Command::CheckConfig { file } => commands::check_config::check_config(&file),
         #[cfg(feature = "kube")]
         Command::Crd => commands::crd(),

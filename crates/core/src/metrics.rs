@@ -14,6 +14,8 @@ pub const SINK_SENT_TOTAL: &str = "kev_sink_sent_total";
 pub const SINK_ERRORS_TOTAL: &str = "kev_sink_errors_total";
 pub const SINK_RETRIES_TOTAL: &str = "kev_sink_retries_total";
 pub const SINK_DEAD_LETTER_TOTAL: &str = "kev_sink_dead_letter_total";
+/// Dead letters the store holds, by `route` (until retried or dropped).
+pub const DEAD_LETTERS: &str = "kev_dead_letters";
 pub const SINK_LATENCY_SECONDS: &str = "kev_sink_latency_seconds";
 pub const PIPELINE_BATCH_SECONDS: &str = "kev_pipeline_batch_seconds";
 pub const MESSAGES_REDACTED_TOTAL: &str = "kev_messages_redacted_total";

@@ -82,12 +82,14 @@ async fn lead(
     let raw = config.raw();
     let parts = assemble(config, kube)?;
     readiness.set_checks(parts.readiness);
+    let mut pipeline = parts.pipeline;
     let api_stop = server_stop.child_token();
     let api = match config.api_listen {
         Some(listen) => Some(
             crate::api::server::serve(
                 listen,
                 kev_core::store::AsyncStore::new(parts.store.clone()),
+                pipeline.route_control(),
                 api_stop.clone(),
             )
             .await?,
@@ -97,7 +99,6 @@ async fn lead(
 
     // A replay is an import of history that may be years old: retention by age would
     // remove it as soon as it is stored, so it applies to live sources only.
-    let mut pipeline = parts.pipeline;
     if !raw.source.is_replay() {
         pipeline = pipeline.compactor(CompactorConfig {
             retention: raw.store.retention.to_retention(),

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use kev_core::store::StoreOp;
 use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_of};
 use kev_core::store::query::Matches;
-use kev_core::store::retention::{Snapshot, take_oldest};
+use kev_core::store::retention::{Snapshot, delivered_through, take_oldest};
 use kev_core::store::segments::{Merge, MergeOrder, Segment, SegmentBounds, segment_of};
 use kev_core::store::telemetry::{record_append, record_compaction, record_size};
 use kev_core::{
@@ -153,6 +153,15 @@ impl RedbStore {
 
     fn err(&self, op: StoreOp, e: impl Into<redb::Error>) -> StoreError {
         store_error(&self.path, op, e)
+    }
+
+    /// A `dead_letters` record; its key is its id.
+    fn decode_letter(&self, id: u64, json: &[u8]) -> Result<DeadLetter> {
+        let letter: DeadLetter = serde_json::from_slice(json).map_err(|e| StoreError::Decode {
+            key: format!("{}: dead_letters/{id}", self.path),
+            source: e.into(),
+        })?;
+        Ok(DeadLetter { id, ..letter })
     }
 
     fn read(&self, op: StoreOp) -> Result<ReadTransaction> {
@@ -801,11 +810,19 @@ impl Store for RedbStore {
                 Indexes::open(&txn, self.segment_events).map_err(|e| self.err(op, e))?;
             let delivered = {
                 let cursors = txn.open_table(CURSORS).map_err(|e| self.err(op, e))?;
-                let mut min = u64::MAX;
+                let mut min = None::<u64>;
                 for entry in cursors.iter().map_err(|e| self.err(op, e))? {
-                    min = min.min(entry.map_err(|e| self.err(op, e))?.1.value());
+                    let seq = entry.map_err(|e| self.err(op, e))?.1.value();
+                    min = Some(min.map_or(seq, |m| m.min(seq)));
                 }
-                min
+                let dead = txn.open_table(DEAD_LETTERS).map_err(|e| self.err(op, e))?;
+                let mut oldest_dead = None::<u64>;
+                for entry in dead.iter().map_err(|e| self.err(op, e))? {
+                    let (id, json) = entry.map_err(|e| self.err(op, e))?;
+                    let seq = self.decode_letter(id.value(), json.value())?.seq;
+                    oldest_dead = Some(oldest_dead.map_or(seq, |m| m.min(seq)));
+                }
+                delivered_through(min, oldest_dead)
             };
             let mut events = get_u64(op, p, &meta, KEY_EVENTS)?;
             let mut bytes = get_u64(op, p, &meta, KEY_BYTES)?;
@@ -875,16 +892,15 @@ impl Store for RedbStore {
 
     fn dead_letter(&self, letter: &DeadLetter) -> Result<()> {
         let op = StoreOp::Write;
-        let json = serde_json::to_vec(letter).map_err(|source| StoreError::Encode {
-            op: StoreOp::Write,
-            what: "dead letter",
-            source,
-        })?;
         let txn = self.write(op)?;
         {
             let mut meta = txn.open_table(META).map_err(|e| self.err(op, e))?;
             let id = get_u64(op, &self.path, &meta, KEY_LAST_DEAD_LETTER)? + 1;
             put_u64(op, &self.path, &mut meta, KEY_LAST_DEAD_LETTER, id)?;
+            let json = encode_letter(&DeadLetter {
+                id,
+                ..letter.clone()
+            })?;
             let mut table = txn.open_table(DEAD_LETTERS).map_err(|e| self.err(op, e))?;
             table
                 .insert(id, json.as_slice())
@@ -903,16 +919,64 @@ impl Store for RedbStore {
                 break;
             }
             let (id, json) = entry.map_err(|e| self.err(op, e))?;
-            let letter: DeadLetter =
-                serde_json::from_slice(json.value()).map_err(|e| StoreError::Decode {
-                    key: format!("{}: dead_letters/{}", self.path, id.value()),
-                    source: e.into(),
-                })?;
+            let letter = self.decode_letter(id.value(), json.value())?;
             if route.is_none_or(|r| r == letter.route) {
                 out.push(letter);
             }
         }
         Ok(out)
+    }
+
+    fn remove_dead_letters(&self, ids: &[u64]) -> Result<Vec<DeadLetter>> {
+        let op = StoreOp::Write;
+        let txn = self.write(op)?;
+        let mut removed = Vec::new();
+        {
+            let mut table = txn.open_table(DEAD_LETTERS).map_err(|e| self.err(op, e))?;
+            for &id in ids {
+                if let Some(json) = table.remove(id).map_err(|e| self.err(op, e))? {
+                    removed.push(self.decode_letter(id, json.value())?);
+                }
+            }
+        }
+        if removed.is_empty() {
+            txn.abort().map_err(|e| self.err(op, e))?;
+            return Ok(removed);
+        }
+        self.commit(op, txn)?;
+        Ok(removed)
+    }
+
+    fn update_dead_letter(&self, letter: &DeadLetter) -> Result<bool> {
+        let op = StoreOp::Write;
+        let txn = self.write(op)?;
+        let found = {
+            let mut table = txn.open_table(DEAD_LETTERS).map_err(|e| self.err(op, e))?;
+            let held = match table.get(letter.id).map_err(|e| self.err(op, e))? {
+                Some(json) => Some(self.decode_letter(letter.id, json.value())?),
+                None => None,
+            };
+            match held {
+                Some(held) => {
+                    let json = encode_letter(&DeadLetter {
+                        error: letter.error.clone(),
+                        at: letter.at,
+                        ..held
+                    })?;
+                    table
+                        .insert(letter.id, json.as_slice())
+                        .map_err(|e| self.err(op, e))?;
+                    true
+                }
+                None => false,
+            }
+        };
+        if !found {
+            txn.abort().map_err(|e| self.err(op, e))?;
+            return Ok(false);
+        }
+        self.commit(op, txn)?;
+        Ok(true)
     }
 
     fn get_state(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
@@ -934,4 +998,13 @@ impl Store for RedbStore {
         }
         self.commit(op, txn)
     }
+}
+
+/// A dead letter's record: its JSON (the id is also its key).
+fn encode_letter(letter: &DeadLetter) -> Result<Vec<u8>> {
+    serde_json::to_vec(letter).map_err(|source| StoreError::Encode {
+        op: StoreOp::Write,
+        what: "dead letter",
+        source,
+    })
 }

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use kev_core::store::StoreOp;
 use kev_core::store::codec::{decode_event, encode_event};
 use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_key, seq_of};
-use kev_core::store::retention::{Snapshot, take_oldest};
+use kev_core::store::retention::{Snapshot, delivered_through, take_oldest};
 use kev_core::store::telemetry::{record_append, record_compaction, record_size};
 use kev_core::{
     AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Event, Order, Query, Retention, Store,
@@ -146,6 +146,15 @@ impl SledStore {
         let bytes = self.meta_u64(op, KEY_BYTES)?;
         record_size(BACKEND, events, bytes);
         Ok(())
+    }
+
+    /// A `dead_letters` record; its key is its id.
+    fn decode_letter(&self, id: u64, json: &[u8]) -> Result<DeadLetter> {
+        let letter: DeadLetter = serde_json::from_slice(json).map_err(|e| StoreError::Decode {
+            key: format!("{}: dead_letters/{id}", self.path),
+            source: e.into(),
+        })?;
+        Ok(DeadLetter { id, ..letter })
     }
 
     fn decode(&self, seq: u64, bytes: &[u8]) -> Result<Event> {
@@ -467,12 +476,15 @@ impl Store for SledStore {
     ) -> Result<CompactOutcome> {
         let op = StoreOp::Compact;
         let _writer = self.lock(op)?;
-        let delivered = self
-            .cursors()?
-            .into_iter()
-            .map(|(_, s)| s)
-            .min()
-            .unwrap_or(u64::MAX);
+        let oldest_dead = self
+            .dead_letters(None, usize::MAX)?
+            .iter()
+            .map(|l| l.seq)
+            .min();
+        let delivered = delivered_through(
+            self.cursors()?.into_iter().map(|(_, s)| s).min(),
+            oldest_dead,
+        );
         let mut events = self.meta_u64(op, KEY_EVENTS)?;
         let mut bytes = self.meta_u64(op, KEY_BYTES)?;
         let mut out = CompactOutcome::default();
@@ -543,16 +555,15 @@ impl Store for SledStore {
 
     fn dead_letter(&self, letter: &DeadLetter) -> Result<()> {
         let op = StoreOp::Write;
-        let json = serde_json::to_vec(letter).map_err(|source| StoreError::Encode {
-            op: StoreOp::Write,
-            what: "dead letter",
-            source,
-        })?;
+        // The writer lock keeps the id ours between reading and writing it.
         let _writer = self.lock(op)?;
-        let p = self.path.as_str();
+        let id = self.meta_u64(op, KEY_LAST_DEAD_LETTER)? + 1;
+        let json = encode_letter(&DeadLetter {
+            id,
+            ..letter.clone()
+        })?;
         (&self.trees.meta, &self.trees.dead_letters)
             .transaction(|(meta, dead)| {
-                let id = txn_u64(p, meta, KEY_LAST_DEAD_LETTER)? + 1;
                 meta.insert(KEY_LAST_DEAD_LETTER, &id.to_be_bytes())?;
                 dead.insert(&seq_key(id), json.as_slice())?;
                 Ok(())
@@ -569,16 +580,64 @@ impl Store for SledStore {
                 break;
             }
             let (k, v) = entry.map_err(|e| self.err(op, e))?;
-            let letter: DeadLetter =
-                serde_json::from_slice(&v).map_err(|e| StoreError::Decode {
-                    key: format!("{}: dead_letters/{}", self.path, seq_of(&k).unwrap_or(0)),
-                    source: e.into(),
-                })?;
+            let letter = self.decode_letter(seq_of(&k).unwrap_or(0), &v)?;
             if route.is_none_or(|r| r == letter.route) {
                 out.push(letter);
             }
         }
         Ok(out)
+    }
+
+    fn remove_dead_letters(&self, ids: &[u64]) -> Result<Vec<DeadLetter>> {
+        let op = StoreOp::Write;
+        let _writer = self.lock(op)?;
+        let removed = self
+            .trees
+            .dead_letters
+            .transaction(|dead| {
+                let mut removed = Vec::new();
+                for &id in ids {
+                    if let Some(json) = dead.remove(&seq_key(id))? {
+                        removed.push((id, json));
+                    }
+                }
+                Ok::<_, ConflictableTransactionError<StoreError>>(removed)
+            })
+            .map_err(|e| self.txn_err(op, e))?;
+        if removed.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.flush(op)?;
+        removed
+            .iter()
+            .map(|(id, json)| self.decode_letter(*id, json))
+            .collect()
+    }
+
+    fn update_dead_letter(&self, letter: &DeadLetter) -> Result<bool> {
+        let op = StoreOp::Write;
+        let _writer = self.lock(op)?;
+        let key = seq_key(letter.id);
+        let Some(json) = self
+            .trees
+            .dead_letters
+            .get(key)
+            .map_err(|e| self.err(op, e))?
+        else {
+            return Ok(false);
+        };
+        let held = self.decode_letter(letter.id, &json)?;
+        let json = encode_letter(&DeadLetter {
+            error: letter.error.clone(),
+            at: letter.at,
+            ..held
+        })?;
+        self.trees
+            .dead_letters
+            .insert(key, json)
+            .map_err(|e| self.err(op, e))?;
+        self.flush(op)?;
+        Ok(true)
     }
 
     fn get_state(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
@@ -630,4 +689,13 @@ fn open_existing(path: &str, open: impl Fn() -> Result<sled::Db>) -> Result<sled
             other => return other,
         }
     }
+}
+
+/// A dead letter's record: its JSON (the id is also its key).
+fn encode_letter(letter: &DeadLetter) -> Result<Vec<u8>> {
+    serde_json::to_vec(letter).map_err(|source| StoreError::Encode {
+        op: StoreOp::Write,
+        what: "dead letter",
+        source,
+    })
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand, each with its arguments.
 
 pub mod check_config;
+pub mod dead_letter;
 pub mod query;
 pub mod run;
 pub mod stats;

@@ -28,6 +28,11 @@ pub struct StoreArgs {
 
 impl StoreArgs {
     pub async fn open(&self) -> anyhow::Result<Access> {
+        Ok(Access::open(&self.raw_config()?, self.server.as_deref()).await?)
+    }
+
+    /// The config these flags name: the file (or the environment), then the flags.
+    pub fn raw_config(&self) -> anyhow::Result<RawConfig> {
         let mut config = match &self.config {
             Some(path) => RawConfig::load(path, std::env::vars())?,
             None => RawConfig::from_env(std::env::vars())?,
@@ -38,6 +43,6 @@ impl StoreArgs {
         if let Some(path) = &self.store_path {
             config.store.path.clone_from(path);
         }
-        Ok(Access::open(&config, self.server.as_deref()).await?)
+        Ok(config)
     }
 }

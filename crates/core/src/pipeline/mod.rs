@@ -15,6 +15,7 @@
 mod backoff;
 mod compactor;
 mod ingest;
+pub mod redeliver;
 mod route;
 mod stored_at;
 mod volume;
@@ -102,6 +103,7 @@ pub struct Pipeline {
     config: PipelineConfig,
     compactor: Option<CompactorConfig>,
     control: Option<mpsc::Receiver<RouteCommand>>,
+    control_tx: Option<mpsc::Sender<RouteCommand>>,
 }
 
 impl Pipeline {
@@ -119,6 +121,7 @@ impl Pipeline {
             config: PipelineConfig::default(),
             compactor: None,
             control: None,
+            control_tx: None,
         }
     }
 
@@ -141,11 +144,15 @@ impl Pipeline {
         self
     }
 
-    /// A handle to add, replace and remove routes while the pipeline runs.
+    /// A handle to add, replace and remove routes while the pipeline runs, and to reach
+    /// their sinks; every call hands out a handle on the same routes.
     pub fn route_control(&mut self) -> RouteControl {
-        let (tx, rx) = mpsc::channel(16);
-        self.control = Some(rx);
-        RouteControl { tx }
+        let tx = self.control_tx.get_or_insert_with(|| {
+            let (tx, rx) = mpsc::channel(16);
+            self.control = Some(rx);
+            tx
+        });
+        RouteControl { tx: tx.clone() }
     }
 
     /// Applies retention in the background while the pipeline runs.
@@ -166,8 +173,17 @@ impl Pipeline {
             config,
             compactor,
             mut control,
+            control_tx,
         } = self;
+        // The pipeline's own sender would keep the channel open after every handle is gone.
+        drop(control_tx);
         let store = AsyncStore::new(store);
+        let held = store
+            .run(crate::store::StoreOp::Read, |s| {
+                crate::store::dead_letters::held_by_route(s)
+            })
+            .await?;
+        crate::store::telemetry::record_dead_letters_held(&held);
         let checkpoint = store.checkpoint(source.id()).await?;
         source.start(checkpoint).await?;
 
@@ -188,6 +204,7 @@ impl Pipeline {
             drain_deadline: drain_deadline.clone(),
             finished: Vec::new(),
             stored_at: stored_at::StoredAt::default(),
+            targets: redeliver::RouteTargets::new(),
         };
         for route in routes {
             routes_running.upsert(route).await;
@@ -216,6 +233,9 @@ impl Pipeline {
                     }
                     Some(RouteCommand::Remove(name, done)) => {
                         let _ = done.send(routes_running.remove(&name).await);
+                    }
+                    Some(RouteCommand::Targets(done)) => {
+                        let _ = done.send(routes_running.targets.clone());
                     }
                     None => control_open = false,
                 },
@@ -278,6 +298,7 @@ pub struct PipelineStopped;
 enum RouteCommand {
     Upsert(Box<Route>, oneshot::Sender<()>),
     Remove(String, oneshot::Sender<bool>),
+    Targets(oneshot::Sender<redeliver::RouteTargets>),
 }
 
 impl RouteControl {
@@ -297,6 +318,16 @@ impl RouteControl {
         let (done, wait) = oneshot::channel();
         self.tx
             .send(RouteCommand::Remove(name.to_owned(), done))
+            .await
+            .map_err(|_| PipelineStopped)?;
+        wait.await.map_err(|_| PipelineStopped)
+    }
+
+    /// The sinks and enrichers of the routes running now, for a retry of dead letters.
+    pub async fn targets(&self) -> Result<redeliver::RouteTargets, PipelineStopped> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(RouteCommand::Targets(done))
             .await
             .map_err(|_| PipelineStopped)?;
         wait.await.map_err(|_| PipelineStopped)
@@ -321,6 +352,8 @@ struct RouteSet {
     drain_deadline: CancellationToken,
     finished: Vec<Result<RouteReport, PipelineError>>,
     stored_at: stored_at::StoredAt,
+    /// What each running route delivers with.
+    targets: redeliver::RouteTargets,
 }
 
 impl RouteSet {
@@ -336,6 +369,7 @@ impl RouteSet {
             stored_at: self.stored_at.clone(),
         };
         tracing::info!(route = %name, "route started");
+        self.targets.insert(name.clone(), route.target());
         self.tasks
             .insert(name, (tokio::spawn(route.run(ctx)), stop));
     }
@@ -344,6 +378,7 @@ impl RouteSet {
         let Some((task, stop)) = self.tasks.remove(name) else {
             return false;
         };
+        self.targets.remove(name);
         stop.cancel();
         let result = task
             .await

@@ -149,6 +149,16 @@ impl AsyncStore {
         })
     }
 
+    /// [`Store::remove_dead_letters`].
+    pub fn remove_dead_letters(&self, ids: Vec<u64>) -> StoreTask<Vec<DeadLetter>> {
+        self.run(StoreOp::Write, move |s| s.remove_dead_letters(&ids))
+    }
+
+    /// [`Store::update_dead_letter`].
+    pub fn update_dead_letter(&self, letter: DeadLetter) -> StoreTask<bool> {
+        self.run(StoreOp::Write, move |s| s.update_dead_letter(&letter))
+    }
+
     /// [`Store::get_state`].
     pub fn get_state(
         &self,

@@ -36,7 +36,9 @@ struct Inner {
     bytes: u64,
     checkpoints: HashMap<String, Checkpoint>,
     cursors: BTreeMap<String, u64>,
-    dead: Vec<DeadLetter>,
+    /// By id, which is insertion order.
+    dead: BTreeMap<u64, DeadLetter>,
+    last_dead_letter: u64,
     state: HashMap<(String, String), Vec<u8>>,
 }
 
@@ -174,7 +176,10 @@ impl Store for MemoryStore {
         max_remove: u64,
     ) -> Result<CompactOutcome> {
         let mut inner = self.lock(StoreOp::Compact)?;
-        let delivered = inner.cursors.values().copied().min().unwrap_or(u64::MAX);
+        let delivered = super::retention::delivered_through(
+            inner.cursors.values().copied().min(),
+            inner.dead.values().map(|d| d.seq).min(),
+        );
         let mut out = CompactOutcome::default();
         while let Some(&(seq, ref event, len)) = inner.log.front() {
             let snapshot = super::retention::Snapshot {
@@ -210,7 +215,16 @@ impl Store for MemoryStore {
     }
 
     fn dead_letter(&self, letter: &DeadLetter) -> Result<()> {
-        self.lock(StoreOp::Write)?.dead.push(letter.clone());
+        let mut inner = self.lock(StoreOp::Write)?;
+        inner.last_dead_letter += 1;
+        let id = inner.last_dead_letter;
+        inner.dead.insert(
+            id,
+            DeadLetter {
+                id,
+                ..letter.clone()
+            },
+        );
         Ok(())
     }
 
@@ -218,11 +232,28 @@ impl Store for MemoryStore {
         Ok(self
             .lock(StoreOp::Read)?
             .dead
-            .iter()
+            .values()
             .filter(|d| route.is_none_or(|r| r == d.route))
             .take(limit)
             .cloned()
             .collect())
+    }
+
+    fn remove_dead_letters(&self, ids: &[u64]) -> Result<Vec<DeadLetter>> {
+        let mut inner = self.lock(StoreOp::Write)?;
+        Ok(ids.iter().filter_map(|id| inner.dead.remove(id)).collect())
+    }
+
+    fn update_dead_letter(&self, letter: &DeadLetter) -> Result<bool> {
+        let mut inner = self.lock(StoreOp::Write)?;
+        Ok(match inner.dead.get_mut(&letter.id) {
+            Some(held) => {
+                held.error.clone_from(&letter.error);
+                held.at = letter.at;
+                true
+            }
+            None => false,
+        })
     }
 
     fn get_state(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {

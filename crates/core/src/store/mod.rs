@@ -5,6 +5,7 @@
 //! ([`Store::append`]), so a restart resumes exactly after the last committed batch.
 
 pub mod codec;
+pub mod dead_letters;
 mod handle;
 pub mod index;
 mod memory;
@@ -217,9 +218,15 @@ pub struct StoreStats {
     pub last_seq: u64,
 }
 
-/// A delivery that failed for good, kept for `kev query --dead-letter`.
+/// A delivery that failed for good, kept for `kev query --dead-letter` until
+/// `kev dead-letter retry` delivers it or `kev dead-letter drop` removes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadLetter {
+    /// The store's number for it, assigned by [`Store::dead_letter`] (which ignores the
+    /// value given) in insertion order; letters written before kev had it read as their
+    /// store key.
+    #[serde(default)]
+    pub id: u64,
     pub route: String,
     pub sink: String,
     pub seq: u64,
@@ -297,6 +304,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Dead letters, oldest first, of one route or all.
     fn dead_letters(&self, route: Option<&str>, limit: usize) -> Result<Vec<DeadLetter>>;
+
+    /// Removes the dead letters with these ids in one atomic write and returns them
+    /// (ids no longer held are skipped).
+    fn remove_dead_letters(&self, ids: &[u64]) -> Result<Vec<DeadLetter>>;
+
+    /// Replaces the error and time of the held dead letter `letter.id` (a retry that
+    /// failed again); false when it is no longer held.
+    fn update_dead_letter(&self, letter: &DeadLetter) -> Result<bool>;
 
     /// Small durable state (cooldowns, remediation records), by namespace and key.
     fn get_state(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>>;

@@ -82,3 +82,21 @@ pub fn take_oldest(
     }
     true
 }
+
+/// The last seq the soft limits may remove: every route's cursor is past it and no held
+/// dead letter refers to it or to anything after it, so a dead letter waits in the log
+/// like an undelivered event until it is retried or dropped. `min_cursor` is the lowest
+/// route cursor (`None`: no route), `oldest_dead_letter` the lowest seq a dead letter
+/// refers to.
+///
+/// ```
+/// use kev_core::store::retention::delivered_through;
+/// assert_eq!(delivered_through(None, None), u64::MAX);
+/// assert_eq!(delivered_through(Some(10), None), 10);
+/// assert_eq!(delivered_through(Some(10), Some(4)), 3);
+/// assert_eq!(delivered_through(None, Some(1)), 0);
+/// ```
+pub fn delivered_through(min_cursor: Option<u64>, oldest_dead_letter: Option<u64>) -> u64 {
+    let cursor = min_cursor.unwrap_or(u64::MAX);
+    oldest_dead_letter.map_or(cursor, |seq| cursor.min(seq.saturating_sub(1)))
+}

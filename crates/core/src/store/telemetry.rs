@@ -23,3 +23,23 @@ pub fn record_compaction(backend: &'static str, out: &CompactOutcome) {
     metrics::counter!(m::STORE_EVICTED_UNDELIVERED_TOTAL, "backend" => backend)
         .increment(out.evicted_undelivered);
 }
+
+/// `kev_dead_letters{route}` for every route that holds some, when a pipeline starts
+/// (routes are a bounded set: the config's and the EventPolicies').
+pub fn record_dead_letters_held(held: &std::collections::BTreeMap<String, u64>) {
+    for (route, n) in held {
+        metrics::gauge!(m::DEAD_LETTERS, "route" => route.clone()).set(*n as f64);
+    }
+}
+
+/// `kev_dead_letters{route}` after a dead letter was written.
+pub fn record_dead_letter_added(route: &str) {
+    metrics::gauge!(m::DEAD_LETTERS, "route" => route.to_owned()).increment(1.0);
+}
+
+/// `kev_dead_letters{route}` after these were removed (retried or dropped).
+pub fn record_dead_letters_removed(removed: &[super::DeadLetter]) {
+    for letter in removed {
+        metrics::gauge!(m::DEAD_LETTERS, "route" => letter.route.clone()).decrement(1.0);
+    }
+}

@@ -50,7 +50,7 @@ impl Access {
         }
     }
 
-    fn daemon(base: &str) -> Self {
+    pub(super) fn daemon(base: &str) -> Self {
         Self::Daemon {
             client: reqwest::Client::new(),
             base: base.trim_end_matches('/').to_owned(),
@@ -182,9 +182,23 @@ async fn get<Q: Serialize + ?Sized, T: DeserializeOwned>(
     url: &str,
     query: &Q,
 ) -> Result<T, DaemonError> {
-    let response = client
-        .get(url)
-        .query(query)
+    answer(url, client.get(url).query(query)).await
+}
+
+/// A POST of `body` as JSON (the API's write endpoints).
+pub(super) async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+    client: &reqwest::Client,
+    url: &str,
+    body: &B,
+) -> Result<T, DaemonError> {
+    answer(url, client.post(url).json(body)).await
+}
+
+async fn answer<T: DeserializeOwned>(
+    url: &str,
+    request: reqwest::RequestBuilder,
+) -> Result<T, DaemonError> {
+    let response = request
         .send()
         .await
         .map_err(|source| DaemonError::Unreachable {

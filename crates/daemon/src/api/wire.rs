@@ -31,3 +31,11 @@ pub struct StatsResponse {
     pub first_seq: u64,
     pub last_seq: u64,
 }
+
+/// `POST /api/v1/dead-letters/drop` answer (its body, and that of `…/retry`, is a
+/// `kev_core::store::dead_letters::DeadLetterSelect`; `…/retry` answers a
+/// `kev_core::pipeline::redeliver::RetryReport`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DropResponse {
+    pub dropped: u64,
+}

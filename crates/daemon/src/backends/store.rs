@@ -18,6 +18,9 @@ pub struct StoreBackend {
     write: Open,
     /// `None`: the type keeps no history to read (memory).
     read: Option<Open>,
+    /// Opens an existing store for writing without creating one (`kev dead-letter`);
+    /// `None` as for `read`.
+    existing: Option<Open>,
 }
 
 /// The backend of `store.type`, or the config error of a type not compiled in.
@@ -26,6 +29,7 @@ pub fn backend(store_type: StoreType) -> Result<StoreBackend, ConfigError> {
         StoreType::Memory => Ok(StoreBackend {
             write: |_| Ok(Arc::new(MemoryStore::new())),
             read: None,
+            existing: None,
         }),
         #[cfg(feature = "redb")]
         StoreType::Redb => Ok(StoreBackend {
@@ -37,6 +41,18 @@ pub fn backend(store_type: StoreType) -> Result<StoreBackend, ConfigError> {
                 let options = kev_storage_redb::RedbOptions::read_only();
                 Ok(Arc::new(kev_storage_redb::RedbStore::open(path, options)?))
             }),
+            existing: Some(|path| {
+                let file = path.join(kev_storage_redb::FILE_NAME);
+                if !file.exists() {
+                    return Err(StoreError::Io {
+                        op: kev_core::store::StoreOp::Open,
+                        path: file.display().to_string(),
+                        source: std::io::Error::new(std::io::ErrorKind::NotFound, "no store here"),
+                    });
+                }
+                let options = kev_storage_redb::RedbOptions::default();
+                Ok(Arc::new(kev_storage_redb::RedbStore::open(path, options)?))
+            }),
         }),
         #[cfg(feature = "sled")]
         StoreType::Sled => {
@@ -44,9 +60,11 @@ pub fn backend(store_type: StoreType) -> Result<StoreBackend, ConfigError> {
                 let options = kev_storage_sled::SledOptions::default();
                 Ok(Arc::new(kev_storage_sled::SledStore::open(path, options)?))
             };
+            // sled opens for reading as for writing.
             Ok(StoreBackend {
                 write: open,
                 read: Some(open),
+                existing: Some(open),
             })
         }
         #[allow(unreachable_patterns)] // every type compiled in
@@ -77,5 +95,16 @@ impl StoreBackend {
             )
         })?;
         Ok(read(path)?)
+    }
+
+    /// Opens the existing store at `path` for writing, without creating one.
+    pub fn open_existing(&self, path: &Path) -> Result<Arc<dyn Store>, DaemonError> {
+        let open = self.existing.ok_or_else(|| {
+            DaemonError::Backend(
+                "a memory store keeps nothing after `kev run` exits: there are no dead letters to change"
+                    .into(),
+            )
+        })?;
+        Ok(open(path)?)
     }
 }

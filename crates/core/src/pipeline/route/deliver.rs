@@ -104,6 +104,7 @@ impl Deliverer<'_> {
     ) -> Result<Delivered> {
         if let [only] = batch.events() {
             let letter = DeadLetter {
+                id: 0,
                 route: self.route.to_owned(),
                 sink: sink.name().to_owned(),
                 seq: only.seq,
@@ -113,6 +114,7 @@ impl Deliverer<'_> {
             };
             tracing::error!(route = %self.route, sink = sink.name(), seq = only.seq, error = %letter.error, "delivery failed for good; dead-lettered");
             self.store.dead_letter(letter).await?;
+            crate::store::telemetry::record_dead_letter_added(self.route);
             metrics::counter!(m::SINK_DEAD_LETTER_TOTAL, "sink" => sink.name().to_owned())
                 .increment(1);
             return Ok(Delivered::Done { dead_lettered: 1 });

@@ -127,6 +127,15 @@ impl Route {
         &self.name
     }
 
+    /// Its sinks and enricher, for sending its dead letters again
+    /// ([`crate::pipeline::redeliver`]).
+    pub fn target(&self) -> super::redeliver::RouteTarget {
+        super::redeliver::RouteTarget {
+            sinks: self.sinks.clone(),
+            enricher: self.enricher.clone(),
+        }
+    }
+
     #[must_use]
     pub fn limiter(mut self, limiter: Box<dyn RateLimiter>) -> Self {
         self.limiter = Some(limiter);

@@ -737,6 +737,7 @@ pub fn compaction_forgets_dedup_keys<F: StoreFactory>(f: &F) {
 
 fn letter(route: &str, seq: u64) -> DeadLetter {
     DeadLetter {
+        id: 0,
         route: route.into(),
         sink: "webhook".into(),
         seq,
@@ -760,9 +761,14 @@ pub fn dead_letters_are_kept<F: StoreFactory>(f: &F) {
             all.iter().map(|l| l.seq).collect::<Vec<_>>(),
             vec![1, 2, 3, 4]
         );
-        assert_eq!(all[1], letter("b", 2));
+        assert_eq!(
+            all.iter().map(|l| l.id).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4],
+            "ids are assigned in insertion order"
+        );
+        assert_eq!(all[1], held(2, letter("b", 2)));
         let a = s.dead_letters(Some("a"), 2).unwrap();
-        assert_eq!(a, vec![letter("a", 1), letter("a", 3)]);
+        assert_eq!(a, vec![held(1, letter("a", 1)), held(3, letter("a", 3))]);
         assert!(s.dead_letters(Some("zzz"), 10).unwrap().is_empty());
     };
     check(&s);
@@ -770,6 +776,93 @@ pub fn dead_letters_are_kept<F: StoreFactory>(f: &F) {
         drop(s);
         check(&f.open(d.path()));
     }
+}
+
+fn held(id: u64, letter: DeadLetter) -> DeadLetter {
+    DeadLetter { id, ..letter }
+}
+
+/// Removing dead letters by id takes those (and only those) in one call, returns them,
+/// skips ids no longer held, and never reuses an id; updating one changes its error and
+/// time only.
+pub fn dead_letters_removed_and_updated<F: StoreFactory>(f: &F) {
+    let d = dir();
+    let s = f.open(d.path());
+    for (route, seq) in [("a", 1), ("b", 2), ("a", 3)] {
+        s.dead_letter(&letter(route, seq)).unwrap();
+    }
+    let removed = s.remove_dead_letters(&[3, 1, 99]).unwrap();
+    assert_eq!(
+        removed,
+        vec![held(3, letter("a", 3)), held(1, letter("a", 1))],
+        "the removed letters, in the order asked, unknown ids skipped"
+    );
+    assert!(s.remove_dead_letters(&[1]).unwrap().is_empty());
+    let again = DeadLetter {
+        error: "HTTP 401 again".into(),
+        at: at(500),
+        // Only the error and the time change.
+        route: "other".into(),
+        ..held(2, letter("b", 2))
+    };
+    assert!(s.update_dead_letter(&again).unwrap());
+    assert!(!s.update_dead_letter(&held(1, letter("a", 1))).unwrap());
+    s.dead_letter(&letter("a", 4)).unwrap();
+    let check = |s: &F::Store| {
+        let left = s.dead_letters(None, 10).unwrap();
+        let updated = DeadLetter {
+            error: "HTTP 401 again".into(),
+            at: at(500),
+            ..held(2, letter("b", 2))
+        };
+        assert_eq!(
+            left,
+            vec![updated, held(4, letter("a", 4))],
+            "ids are not reused"
+        );
+    };
+    check(&s);
+    if f.persistent() {
+        drop(s);
+        check(&f.open(d.path()));
+    }
+}
+
+/// A held dead letter keeps its event in the log against the soft limits, like an
+/// undelivered one, although every cursor passed it; once removed, the event may go.
+pub fn retention_waits_for_dead_letters<F: StoreFactory>(f: &F) {
+    let d = dir();
+    let s = f.open(d.path());
+    s.append(&events(10), None).unwrap();
+    s.commit_cursor("r", 10).unwrap();
+    s.dead_letter(&letter("r", 4)).unwrap();
+    s.dead_letter(&letter("r", 6)).unwrap();
+    let r = Retention {
+        max_events: Some(2),
+        ..delivered_retention()
+    };
+    let out = s.compact(&r, at(100), 100).unwrap();
+    assert_eq!((out.removed, out.evicted_undelivered), (3, 0));
+    assert_eq!(seqs(&all_log(&s))[0], 4, "seq 4 is dead-lettered");
+    s.remove_dead_letters(&[1]).unwrap();
+    assert_eq!(s.compact(&r, at(100), 100).unwrap().removed, 2);
+    assert_eq!(seqs(&all_log(&s))[0], 6, "seq 6 is dead-lettered");
+    s.remove_dead_letters(&[2]).unwrap();
+    assert_eq!(s.compact(&r, at(100), 100).unwrap().removed, 3);
+    assert_eq!(seqs(&all_log(&s)), vec![9, 10]);
+    // A hard cap still evicts, and counts it as undelivered.
+    s.dead_letter(&letter("r", 9)).unwrap();
+    let hard = Retention {
+        hard_max_events: Some(1),
+        ..delivered_retention()
+    };
+    let out = s.compact(&hard, at(100), 100).unwrap();
+    assert_eq!((out.removed, out.evicted_undelivered), (1, 1));
+    assert_eq!(
+        s.dead_letters(None, 10).unwrap().len(),
+        1,
+        "the letter keeps its event"
+    );
 }
 
 /// State: absent until put, last put wins, namespaces are separate.
@@ -867,6 +960,8 @@ macro_rules! store_conformance_tests {
             seq_never_reused,
             compaction_forgets_dedup_keys,
             dead_letters_are_kept,
+            dead_letters_removed_and_updated,
+            retention_waits_for_dead_letters,
             state_get_put,
             reopen_keeps_everything,
             stats_follow_the_log
@@ -906,6 +1001,8 @@ pub fn run_all<F: StoreFactory>(f: &F) {
     seq_never_reused(f);
     compaction_forgets_dedup_keys(f);
     dead_letters_are_kept(f);
+    dead_letters_removed_and_updated(f);
+    retention_waits_for_dead_letters(f);
     state_get_put(f);
     reopen_keeps_everything(f);
     stats_follow_the_log(f);
