@@ -2,7 +2,8 @@
 //! a config file (kube source, redb store, an enriched webhook route and an enriched REST route)
 //! against the fake API server, which also serves the pods and their logs. A crash-looping
 //! pod's BackOff events and an unschedulable pod's FailedScheduling event reach the
-//! webhook, both routes carry the crashing container's log, `kev query` (a
+//! webhook, both routes carry the crashing container's log with its password redacted
+//! (`normalize.redact` applies to gathered context too), `kev query` (a
 //! second process, through the daemon's read API since redb is locked) lists them, and
 //! `kev_events_received_total` / `kev_events_stored_total` rise between two scrapes.
 #![allow(clippy::unwrap_used)] // helpers of a test file, like its tests
@@ -83,7 +84,7 @@ async fn crash_loop_and_unschedulable_events_reach_the_webhook_query_and_metrics
             "crashloop-7d9f",
             "app",
             true,
-            "starting\ncrashing on purpose\n",
+            "starting\ncrashing on purpose\npanic: cannot connect to db with password=hunter2\n",
         );
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = write_kubeconfig(dir.path(), &server.url());
@@ -168,6 +169,20 @@ routes:
         "the webhook gets the gathered log as the event's context: {hooked:#}"
     );
 
+    let hooked_backoffs: Vec<Value> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(p, b)| p == "hook" && b["reason"] == "BackOff")
+        .map(|(_, b)| b.clone())
+        .collect();
+    for body in &hooked_backoffs {
+        let logs = body["context"]["logs"].to_string();
+        assert!(
+            !body.to_string().contains("hunter2") && logs.contains("password=[REDACTED]"),
+            "the webhook never sees the password of the log: {body:#}"
+        );
+    }
     let enriched = eventually("the enriched BackOff at the REST tool", SLACK, || async {
         got.lock()
             .unwrap()
@@ -180,6 +195,10 @@ routes:
     assert!(
         logs.contains("crashing on purpose"),
         "the previous container's log gathered from the fake API server: {enriched:#}"
+    );
+    assert!(
+        !enriched.to_string().contains("hunter2") && logs.contains("password=[REDACTED]"),
+        "the MCP peer never sees the password of the log: {enriched:#}"
     );
     assert!(
         enriched.to_string().contains("crashloop-7d9f"),

@@ -66,7 +66,8 @@ pub fn assemble(config: &ValidatedConfig, kube: Option<&KubeClient>) -> Result<P
             name: route.config().name.clone(),
             source,
         })?;
-        pipeline = pipeline.route(built);
+        // Gathered context is redacted as messages are (`normalize.redact`).
+        pipeline = pipeline.route(built.redactor(config.normalizer.redactor().clone()));
     }
     Ok(Parts {
         pipeline,

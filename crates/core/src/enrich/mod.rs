@@ -7,6 +7,7 @@
 //! context through [`crate::Batch::contexts`]; a sink that cannot carry it ignores it.
 
 mod config;
+mod redact;
 mod related;
 
 use std::sync::Arc;
@@ -50,6 +51,7 @@ pub struct EventContext {
     /// Other events of the same object within the lookback, newest first.
     pub related_events: Vec<Event>,
     /// The involved object as the API server returns it, secret values stripped.
+    /// Every part is redacted ([`EventContext::redact`]) before a sink sees it.
     pub spec: Option<serde_json::Value>,
     pub failures: Vec<EnrichFailure>,
 }

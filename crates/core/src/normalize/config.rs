@@ -17,9 +17,11 @@ pub struct NormalizeConfig {
     /// Messages longer than this many bytes are cut on a UTF-8 character boundary and
     /// the event is marked `truncated: true`. Default 4096; must be at least 1.
     pub max_message_bytes: usize,
-    /// Secrets to replace with `[REDACTED]` in messages. The entry `default` stands for
-    /// the built-in patterns (bearer tokens, `password=`/`token=`/`secret=`/`apikey=`
-    /// values, URL credentials, AWS access key ids, JWTs, PEM private keys); any other
+    /// Secrets to replace with `[REDACTED]` in messages (and in the context routes
+    /// gather). The entry `default` stands for the built-in detectors (key/value
+    /// assignments whose key names a secret, secret words before secret-looking values,
+    /// provider tokens by shape: AWS, GitHub, GitLab, Slack, Google, Stripe, npm, Azure,
+    /// JWTs, `Authorization` headers, PEM private keys, URL credentials); any other
     /// entry is a regular expression (Rust `regex` syntax). When a regex has capture
     /// groups whose names start with `secret`, only those groups are replaced, otherwise
     /// the whole match is. An empty list turns redaction off. Default `[default]`.

@@ -49,6 +49,11 @@ impl DefaultNormalizer {
         })
     }
 
+    /// The redaction of messages, for the context routes gather (`Route::redactor`).
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
     /// Normalizes an Event from its JSON bytes, without an intermediate `Value`.
     pub fn normalize_json(&self, bytes: &[u8]) -> Result<Event, NormalizeError> {
         let raw: KubeEvent =

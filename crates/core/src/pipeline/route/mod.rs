@@ -25,6 +25,7 @@ use super::stored_at::StoredAt;
 use crate::enrich::{Enricher, EventContext};
 use crate::filter::Filter;
 use crate::metrics as m;
+use crate::normalize::Redactor;
 use crate::ratelimit::RateLimiter;
 use crate::remediation::RemediationGate;
 use crate::sink::{Batch, Sink};
@@ -83,6 +84,8 @@ pub struct Route {
     limiter: Option<Box<dyn RateLimiter>>,
     gate: Option<RemediationGate>,
     enricher: Option<Arc<dyn Enricher>>,
+    /// Applied to every gathered context before the sinks see it.
+    redactor: Redactor,
     sinks: Vec<Arc<dyn Sink>>,
     policy: SinkPolicy,
     stats: RouteStats,
@@ -105,6 +108,7 @@ impl Route {
             limiter: None,
             gate: None,
             enricher: None,
+            redactor: Redactor::default(),
             sinks: Vec::new(),
             policy: SinkPolicy::default(),
             stats: RouteStats::default(),
@@ -155,6 +159,14 @@ impl Route {
     #[must_use]
     pub fn enricher(mut self, enricher: Arc<dyn Enricher>) -> Self {
         self.enricher = Some(enricher);
+        self
+    }
+
+    /// Redacts the gathered context (logs, related events, spec) with `redactor`
+    /// before the sinks see it; by default with the built-in detectors.
+    #[must_use]
+    pub fn redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = redactor;
         self
     }
 
@@ -329,13 +341,14 @@ impl Route {
         true
     }
 
-    /// Gathers each event's context, if the route has an enricher.
+    /// Gathers each event's context, if the route has an enricher, and redacts it.
     async fn enrich(&self, selected: &[StoredEvent]) -> Option<Vec<EventContext>> {
         let enricher = self.enricher.as_ref()?;
         let mut contexts = Vec::with_capacity(selected.len());
         for stored in selected {
             let mut context = EventContext::default();
             enricher.enrich(stored, &mut context).await;
+            context.redact(&self.redactor);
             contexts.push(context);
         }
         Some(contexts)

@@ -1,12 +1,17 @@
 //! [`Redactor`]: replaces secrets in messages with `[REDACTED]`. Clean messages cost
-//! one Aho-Corasick scan for the built-in patterns' keywords (and one `RegexSet` pass
-//! for user patterns); only the patterns whose keyword or set entry matched run in full.
+//! one Aho-Corasick scan for the built-in detectors' keywords (and one `RegexSet` pass
+//! for user patterns); only the detectors whose keyword or set entry matched run in full.
+
+mod builtin;
+
+use std::sync::{Arc, LazyLock};
 
 use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexSet};
 
 use super::config::DEFAULT_PATTERNS;
 use crate::config::ConfigError;
+use builtin::{Check, DETECTORS};
 
 /// What a secret is replaced with.
 pub const REDACTED: &str = "[REDACTED]";
@@ -15,52 +20,12 @@ pub const REDACTED: &str = "[REDACTED]";
 /// (`password=`, `Bearer `) is kept so the message stays readable.
 const SECRET_GROUP_PREFIX: &str = "secret";
 
-/// The built-in patterns (`redact: [default]`), each with the keywords (ASCII
-/// case-insensitive) that any of its matches contains. `(?-u:\b)` keeps them on the
-/// fast DFA.
-const BUILTIN: &[(&str, &[&str])] = &[
-    // Authorization: Bearer <token>
-    (
-        r"(?i)(?-u:\b)bearer\s+(?P<secret>[A-Za-z0-9\-._~+/]{8,}=*)",
-        &["bearer"],
-    ),
-    // Authorization: Basic <base64>
-    (
-        r"(?i)(?-u:\b)authorization\s*[:=]\s*basic\s+(?P<secret>[A-Za-z0-9+/]{4,}=*)",
-        &["authorization"],
-    ),
-    // password=…, token: …, "apiKey": "…", secret='…'
-    (
-        r#"(?i)(?-u:\b)(?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key|secret[_-]?key|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|private[_-]?key)["']?\s*[=:]\s*(?:"(?P<secret_dq>[^"]*)"|'(?P<secret_sq>[^']*)'|(?P<secret>[^\s"',;&(){}\[\]]+))"#,
-        &["passw", "pwd", "token", "secret", "key"],
-    ),
-    // scheme://user:password@host
-    (
-        r"(?i)(?-u:\b)[a-z][a-z0-9+.\-]*://[^\s:/@]+:(?P<secret>[^\s@/]+)@",
-        &["://"],
-    ),
-    // AWS access key id
-    (
-        r"(?-u:\b)(?P<secret>(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16})(?-u:\b)",
-        &["akia", "asia", "abia", "acca", "a3t"],
-    ),
-    // JWT: three base64url parts, the header starting with `{"`
-    (
-        r"(?-u:\b)(?P<secret>eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",
-        &["eyj"],
-    ),
-    // PEM private key block (also when truncation cut off its end line)
-    (
-        r"(?s)-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?P<secret>.*?)(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\z)",
-        &["-----begin"],
-    ),
-];
-
 /// One compiled pattern and the indexes of its secret groups (empty: the whole match).
 #[derive(Debug, Clone)]
 struct Pattern {
     regex: Regex,
     secret_groups: Vec<usize>,
+    check: Check,
 }
 
 /// Decides which patterns of a group can match a text.
@@ -101,7 +66,7 @@ struct Group {
     patterns: Vec<Pattern>,
 }
 
-fn compile(source: &str) -> Result<Pattern, ConfigError> {
+fn compile(source: &str, check: Check) -> Result<Pattern, ConfigError> {
     let regex = Regex::new(source)
         .map_err(|e| ConfigError::new("redact", format!("invalid regex: {e}")))?;
     let secret_groups = regex
@@ -113,18 +78,19 @@ fn compile(source: &str) -> Result<Pattern, ConfigError> {
     Ok(Pattern {
         regex,
         secret_groups,
+        check,
     })
 }
 
 impl Group {
     fn builtin() -> Result<Self, ConfigError> {
-        let mut patterns = Vec::with_capacity(BUILTIN.len());
+        let mut patterns = Vec::with_capacity(DETECTORS.len());
         let mut keywords = Vec::new();
         let mut pattern_of = Vec::new();
-        for (i, (source, words)) in BUILTIN.iter().enumerate() {
-            patterns.push(compile(source)?);
-            keywords.extend_from_slice(words);
-            pattern_of.extend(std::iter::repeat_n(i, words.len()));
+        for (i, detector) in DETECTORS.iter().enumerate() {
+            patterns.push(compile(detector.regex, detector.check)?);
+            keywords.extend_from_slice(detector.keywords);
+            pattern_of.extend(std::iter::repeat_n(i, detector.keywords.len()));
         }
         let keywords = AhoCorasick::builder()
             .ascii_case_insensitive(true)
@@ -142,7 +108,7 @@ impl Group {
     fn user(sources: &[String]) -> Result<Self, ConfigError> {
         let patterns = sources
             .iter()
-            .map(|s| compile(s))
+            .map(|s| compile(s, Check::None))
             .collect::<Result<_, _>>()?;
         let set = RegexSet::new(sources)
             .map_err(|e| ConfigError::new("redact", format!("invalid regex set: {e}")))?;
@@ -178,8 +144,24 @@ impl Group {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Redactor {
-    /// The built-in patterns first, then the user's, each group only when configured.
-    groups: Vec<Group>,
+    /// The built-in detectors first, then the user's, each group only when configured.
+    groups: Vec<Arc<Group>>,
+}
+
+/// The built-in detectors, compiled once per process and shared by every redactor.
+static BUILTIN: LazyLock<Result<Arc<Group>, ConfigError>> =
+    LazyLock::new(|| Group::builtin().map(Arc::new));
+
+impl Default for Redactor {
+    /// The built-in detectors (`redact: [default]`).
+    fn default() -> Self {
+        let groups = match &*BUILTIN {
+            Ok(group) => vec![Arc::clone(group)],
+            // The detectors are constants that the tests compile.
+            Err(e) => unreachable!("built-in redaction detectors: {e}"),
+        };
+        Self { groups }
+    }
 }
 
 impl Redactor {
@@ -202,10 +184,10 @@ impl Redactor {
         }
         let mut groups = Vec::new();
         if builtin {
-            groups.push(Group::builtin()?);
+            groups.push(BUILTIN.clone()?);
         }
         if !user.is_empty() {
-            groups.push(Group::user(&user)?);
+            groups.push(Arc::new(Group::user(&user)?));
         }
         Ok(Self { groups })
     }
@@ -243,13 +225,17 @@ impl Pattern {
         };
         for caps in self.regex.captures_iter(text) {
             if self.secret_groups.is_empty() {
-                if let Some(m) = caps.get(0) {
+                if let Some(m) = caps.get(0)
+                    && self.check.accepts(&caps, m.as_str())
+                {
                     changed |= replace(m.start(), m.end(), &mut out, &mut last);
                 }
                 continue;
             }
             for &g in &self.secret_groups {
-                if let Some(m) = caps.get(g) {
+                if let Some(m) = caps.get(g)
+                    && self.check.accepts(&caps, m.as_str())
+                {
                     changed |= replace(m.start(), m.end(), &mut out, &mut last);
                 }
             }
