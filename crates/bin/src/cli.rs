@@ -52,3 +52,14 @@ pub enum Command {
         file: PathBuf,
     },
 }
+
+impl Command {
+    /// A daemon logs what it does; a read command is a CLI and prints what was asked,
+    /// with warnings and errors only (a cut answer, an unreachable daemon).
+    pub fn default_log_level(&self) -> &'static str {
+        match self {
+            Self::Run(_) | Self::Replay { .. } => "info",
+            _ => "warn",
+        }
+    }
+}

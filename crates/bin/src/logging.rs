@@ -16,15 +16,18 @@ pub struct LogArgs {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "KEV_LOG_FORMAT")]
     pub log_format: LogFormat,
-    /// Log filter, `RUST_LOG` syntax (`info`, `kev_core=debug,info`). RUST_LOG wins when set.
-    #[arg(long, global = true, default_value = "info", env = "KEV_LOG_LEVEL")]
-    pub log_level: String,
+    /// Log filter, `RUST_LOG` syntax (`info`, `kev_core=debug,info`). RUST_LOG wins when
+    /// set. Default: `info` for `run` and `replay`, `warn` for the read commands.
+    #[arg(long, global = true, env = "KEV_LOG_LEVEL")]
+    pub log_level: Option<String>,
 }
 
-pub fn init(args: &LogArgs) -> anyhow::Result<()> {
+/// Sets up logging; `default_level` applies when neither `RUST_LOG` nor `--log-level`
+/// (`KEV_LOG_LEVEL`) says otherwise.
+pub fn init(args: &LogArgs, default_level: &str) -> anyhow::Result<()> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(f) if !f.is_empty() => EnvFilter::try_new(f),
-        _ => EnvFilter::try_new(&args.log_level),
+        _ => EnvFilter::try_new(args.log_level.as_deref().unwrap_or(default_level)),
     }
     .map_err(|e| anyhow::anyhow!("invalid log filter: {e}"))?;
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());

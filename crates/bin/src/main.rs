@@ -23,7 +23,7 @@ use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = logging::init(&cli.log) {
+    if let Err(e) = logging::init(&cli.log, cli.command.default_log_level()) {
         eprintln!("kev: {e:#}");
         return ExitCode::from(exit::USAGE);
     }

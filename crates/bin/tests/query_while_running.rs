@@ -148,3 +148,37 @@ fn a_query_cut_by_the_daemon_says_so() {
         "read directly, nothing is cut: {stderr}"
     );
 }
+
+#[test]
+fn read_commands_print_what_was_asked_and_warnings_only_by_default() {
+    let mut daemon = Daemon::start(5);
+    daemon.query_until(5);
+    for args in [
+        &["query", "-A"][..],
+        &["stats", "--since", "5000d"],
+        &["dead-letter", "list"],
+    ] {
+        let out = daemon
+            .kev(args)
+            .env_remove("KEV_LOG_LEVEL")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?} wrote to stderr: {stderr}");
+    }
+    // `--log-level info` brings the daemon hand-over line back.
+    let out = daemon
+        .kev(&["query", "-A", "--log-level", "info"])
+        .env_remove("KEV_LOG_LEVEL")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("INFO") && stderr.contains("running kev"),
+        "{stderr}"
+    );
+    daemon.stop();
+}

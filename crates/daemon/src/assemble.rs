@@ -6,11 +6,12 @@ use std::sync::Arc;
 use kev_core::config::ConfigError;
 use kev_core::filter::KeepAll;
 use kev_core::pipeline::{Pipeline, PipelineConfig, Route};
+use kev_core::source::replay::ReplayProgress;
 use kev_core::{RemediationGate, Store, SystemClock, TokenBucketLimiter};
 
 use crate::backends::route::enricher;
 use crate::backends::sinks::SinkConfig;
-use crate::backends::source::KubeClient;
+use crate::backends::source::{KubeClient, OpenedSource};
 use crate::config::{PolicySource, ValidatedConfig, ValidatedRoute};
 use crate::error::DaemonError;
 use crate::server::Check;
@@ -20,6 +21,8 @@ pub struct Parts {
     pub pipeline: Pipeline,
     pub store: Arc<dyn Store>,
     pub readiness: Vec<Check>,
+    /// What a replay read, to tell an input with no event in it from an empty one.
+    pub replay: Option<ReplayProgress>,
 }
 
 impl std::fmt::Debug for Parts {
@@ -42,7 +45,11 @@ impl std::fmt::Debug for Parts {
 pub fn assemble(config: &ValidatedConfig, kube: Option<&KubeClient>) -> Result<Parts, DaemonError> {
     let raw = config.raw();
     let store = config.store.open(&raw.store.path)?;
-    let (source, mut readiness) = raw.source.open(kube)?;
+    let OpenedSource {
+        source,
+        checks: mut readiness,
+        replay,
+    } = raw.source.open(kube)?;
     readiness.push(("store".into(), Box::new(|| true)));
     let pipeline_config = PipelineConfig {
         batch_max_events: raw.pipeline.batch_max_events,
@@ -73,6 +80,7 @@ pub fn assemble(config: &ValidatedConfig, kube: Option<&KubeClient>) -> Result<P
         pipeline,
         store,
         readiness,
+        replay,
     })
 }
 

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::assemble::assemble;
 use crate::backends::cluster;
-use crate::backends::source::KubeClient;
+use crate::backends::source::{KubeClient, SourceConfig};
 use crate::config::ValidatedConfig;
 use crate::error::{DaemonError, chain_message};
 use crate::server::{self, Readiness};
@@ -122,6 +122,11 @@ async fn lead(
         let _ = api.await;
     }
     let report = report?;
+    if let (Some(progress), SourceConfig::Replay { path }) = (&parts.replay, &raw.source)
+        && let Some(e) = crate::replay_check::nothing_read(path, &progress.snapshot())
+    {
+        return Err(e);
+    }
     tracing::info!(
         received = report.received,
         stored = report.stored,

@@ -65,7 +65,7 @@ pub enum DaemonError {
         #[source]
         source: BoxError,
     },
-    #[error("cannot listen on {addr} ({field})")]
+    #[error("cannot listen on {addr}: {source}; pick another address with {field}")]
     Listen {
         addr: SocketAddr,
         field: &'static str,
@@ -109,7 +109,7 @@ impl DaemonError {
     pub fn is_usage(&self) -> bool {
         match self {
             Self::Config(_) | Self::Invalid(_) | Self::Route { .. } => true,
-            Self::Usage(_) | Self::NoStore(_) => true,
+            Self::Usage(_) | Self::NoStore(_) | Self::Listen { .. } => true,
             Self::Store(e) => e.is_usage_error(),
             _ => false,
         }

@@ -46,6 +46,7 @@ pub mod leader;
 mod listener;
 #[cfg(feature = "kube")]
 pub mod policy;
+mod replay_check;
 pub mod server;
 
 pub use config::{ConfigErrors, RawConfig, ValidatedConfig};

@@ -127,7 +127,7 @@ pub async fn serve(
         .route("/readyz", get(readyz))
         .with_state(state);
     let what = "/metrics, /healthz and /readyz";
-    crate::listener::spawn(listen, "server.listen", what, app, shutdown).await
+    crate::listener::spawn(listen, "server.listen or --listen", what, app, shutdown).await
 }
 
 async fn render_metrics(State(state): State<Arc<AppState>>) -> String {

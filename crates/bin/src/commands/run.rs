@@ -30,10 +30,12 @@ pub struct RunArgs {
     /// Cluster name stamped on events.
     #[arg(long)]
     pub cluster: Option<String>,
-    /// Address of /metrics, /healthz and /readyz (`off` to disable).
+    /// Address of /metrics, /healthz and /readyz (`off` to disable; default
+    /// 127.0.0.1:9464, none for a replay).
     #[arg(long)]
     pub listen: Option<String>,
-    /// Address of the local read API used by `kev query` while this runs (`off` to disable).
+    /// Address of the local read API used by `kev query` while this runs (`off` to
+    /// disable; default 127.0.0.1:9465, none for a replay).
     #[arg(long)]
     pub api_listen: Option<String>,
     /// `crd`: also run the routes declared by EventPolicy objects, changed live
@@ -86,12 +88,12 @@ fn apply_flags(
         Some("off") => config.server.enabled = false,
         Some(listen) => {
             config.server.enabled = true;
-            config.server.listen = listen.to_owned();
+            config.server.listen = Some(listen.to_owned());
         }
         None => {}
     }
     if let Some(api) = &args.api_listen {
-        config.server.api_listen.clone_from(api);
+        config.server.api_listen = Some(api.clone());
     }
     if let Some(policies) = args.policies {
         config.policies.source = policies;

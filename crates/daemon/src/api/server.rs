@@ -56,7 +56,14 @@ pub async fn serve(
         .route("/api/v1/dead-letters/retry", post(retry))
         .route("/api/v1/dead-letters/drop", post(drop_letters))
         .with_state(ApiState { store, routes });
-    crate::listener::spawn(listen, "server.api_listen", "the read API", app, shutdown).await
+    crate::listener::spawn(
+        listen,
+        "server.api_listen or --api-listen",
+        "the read API",
+        app,
+        shutdown,
+    )
+    .await
 }
 
 struct ApiError(StatusCode, String);

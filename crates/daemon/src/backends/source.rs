@@ -2,6 +2,7 @@
 //! source.
 
 use kev_core::config::ConfigError;
+use kev_core::source::replay::ReplayProgress;
 use kev_core::{EventSource, ReplaySource};
 use serde::Deserialize;
 
@@ -24,6 +25,24 @@ pub enum SourceConfig {
     /// `nats` sinks.
     #[cfg(feature = "nats")]
     Nats(Box<super::sinks::NatsSourceConfig>),
+}
+
+/// An opened source, with the readiness checks it brings for `/readyz` and, for a
+/// replay, the handle on what it read.
+pub struct OpenedSource {
+    pub source: Box<dyn EventSource>,
+    pub checks: Vec<Check>,
+    pub replay: Option<ReplayProgress>,
+}
+
+impl std::fmt::Debug for OpenedSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedSource")
+            .field("source", &self.source.id())
+            .field("checks", &self.checks.len())
+            .field("replay", &self.replay)
+            .finish()
+    }
 }
 
 impl Default for SourceConfig {
@@ -137,13 +156,17 @@ impl SourceConfig {
     pub fn open(
         &self,
         kube: Option<&KubeClient>,
-    ) -> Result<(Box<dyn EventSource>, Vec<Check>), DaemonError> {
+    ) -> Result<OpenedSource, DaemonError> {
         let backend = DaemonError::Backend;
         match self {
-            Self::Replay { path } => Ok((
-                Box::new(ReplaySource::open(path).map_err(|e| backend(Box::new(e)))?),
-                Vec::new(),
-            )),
+            Self::Replay { path } => {
+                let source = ReplaySource::open(path).map_err(|e| backend(Box::new(e)))?;
+                Ok(OpenedSource {
+                    replay: Some(source.progress()),
+                    source: Box::new(source),
+                    checks: Vec::new(),
+                })
+            }
             #[cfg(feature = "kube")]
             Self::Kube(config) => {
                 let client = kube
@@ -153,10 +176,18 @@ impl SourceConfig {
                     .map_err(|e| backend(Box::new(e)))?;
                 let health = source.health();
                 let check: Check = ("watch".into(), Box::new(move || health.is_ready()));
-                Ok((Box::new(source), vec![check]))
+                Ok(OpenedSource {
+                    source: Box::new(source),
+                    checks: vec![check],
+                    replay: None,
+                })
             }
             #[cfg(feature = "nats")]
-            Self::Nats(nats) => Ok((Box::new(nats.build()?), Vec::new())),
+            Self::Nats(nats) => Ok(OpenedSource {
+                source: Box::new(nats.build()?),
+                checks: Vec::new(),
+                replay: None,
+            }),
         }
     }
 }

@@ -326,37 +326,47 @@ impl Default for RetryConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
-    /// Address of `/metrics`, `/healthz`, `/readyz`. Default `0.0.0.0:9464`.
-    pub listen: String,
+    /// Address of `/metrics`, `/healthz`, `/readyz`. Unset: `127.0.0.1:9464` for a
+    /// daemon source (kube, nats), no listener for a replay, which is a local command.
+    /// Binding all interfaces (`0.0.0.0:9464`, as the manifests and the chart do) is
+    /// the user's choice.
+    pub listen: Option<String>,
     /// Set false to run without the HTTP listener.
     pub enabled: bool,
     /// Address of the local read API (`/api/v1/events`, `/log`, `/stats`,
     /// `/dead-letters`) that `kev query`/`tail`/`stats` use while `kev run` holds the
-    /// store. Loopback by default: it serves event history, so it is not exposed with
-    /// the metrics. `off` disables it.
-    pub api_listen: String,
+    /// store. It serves event history, so it is loopback and not exposed with the
+    /// metrics. Unset: `127.0.0.1:9465`, none for a replay. `off` disables it.
+    pub api_listen: Option<String>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
-            listen: "0.0.0.0:9464".into(),
+            listen: None,
             enabled: true,
-            api_listen: "127.0.0.1:9465".into(),
+            api_listen: None,
         }
     }
 }
 
+/// Where `server.listen` binds when it is unset and the source is a daemon's.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
+/// Where `server.api_listen` binds when it is unset and the source is a daemon's, and
+/// where a client looks for a running kev whose config does not say.
+pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:9465";
+
 impl ServerConfig {
     pub fn api_enabled(&self) -> bool {
-        self.api_listen != "off"
+        self.api_listen.as_deref() != Some("off")
     }
 
     /// Where a local client reaches the API (an unspecified bind address means loopback).
     pub fn api_connect_address(&self) -> String {
-        match self.api_listen.parse::<SocketAddr>() {
+        let listen = self.api_listen.as_deref().unwrap_or(DEFAULT_API_LISTEN);
+        match listen.parse::<SocketAddr>() {
             Ok(addr) if addr.ip().is_unspecified() => format!("127.0.0.1:{}", addr.port()),
-            _ => self.api_listen.clone(),
+            _ => listen.to_owned(),
         }
     }
 }

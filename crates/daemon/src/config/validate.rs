@@ -8,7 +8,11 @@ use std::time::Duration;
 use kev_core::config::ConfigError;
 use kev_core::{DefaultNormalizer, SelectorFilter};
 
-use super::sections::{LeaderElectionConfig, PolicySource, RawConfig, RouteConfig, StoreType};
+use super::sections::{
+    DEFAULT_API_LISTEN, DEFAULT_LISTEN, LeaderElectionConfig, PolicySource, RawConfig, RouteConfig,
+    StoreType,
+};
+use crate::backends::source::SourceConfig;
 use crate::backends;
 use crate::backends::store::StoreBackend;
 
@@ -183,40 +187,33 @@ impl RawConfig {
         let store = backends::store::backend(self.store.r#type)
             .map_err(|e| errors.push(e))
             .ok();
-        let listen = match self.server.enabled {
-            false => None,
-            true => self
-                .server
-                .listen
-                .parse::<SocketAddr>()
-                .map_err(|_| {
-                    errors.push(ConfigError::new(
-                        "server.listen",
-                        format!(
-                            "{:?} is not an address like 0.0.0.0:9464",
-                            self.server.listen
-                        ),
-                    ))
-                })
-                .ok(),
-        };
-        let api_listen = match self.server.api_enabled() {
-            false => None,
-            true => self
-                .server
-                .api_listen
-                .parse::<SocketAddr>()
-                .map_err(|_| {
-                    errors.push(ConfigError::new(
-                        "server.api_listen",
-                        format!(
-                            "{:?} is not an address like 127.0.0.1:9465, or `off`",
-                            self.server.api_listen
-                        ),
-                    ))
-                })
-                .ok(),
-        };
+        // A replay is a one-off local command: it opens no port unless asked to.
+        let local = matches!(self.source, SourceConfig::Replay { .. });
+        let listen = self
+            .server
+            .listen
+            .as_deref()
+            .filter(|_| self.server.enabled)
+            .or((self.server.enabled && !local).then_some(DEFAULT_LISTEN))
+            .and_then(|listen| {
+                parse_listen(listen, "server.listen", "an address like 127.0.0.1:9464")
+                    .map_err(|e| errors.push(e))
+                    .ok()
+            });
+        let api_listen = match self.server.api_listen.as_deref() {
+            Some("off") => None,
+            Some(listen) => Some(listen),
+            None => (!local).then_some(DEFAULT_API_LISTEN),
+        }
+        .and_then(|listen| {
+            parse_listen(
+                listen,
+                "server.api_listen",
+                "an address like 127.0.0.1:9465, or `off`",
+            )
+            .map_err(|e| errors.push(e))
+            .ok()
+        });
         if let Err(e) = self.source.validate() {
             errors.push(e);
         }
@@ -330,6 +327,13 @@ impl RouteConfig {
             _ => Err(errors),
         }
     }
+}
+
+/// `listen` as a socket address, or the error for `field` saying what it should be.
+fn parse_listen(listen: &str, field: &str, expected: &str) -> Result<SocketAddr, ConfigError> {
+    listen
+        .parse()
+        .map_err(|_| ConfigError::new(field, format!("{listen:?} is not {expected}")))
 }
 
 #[cfg(test)]
@@ -458,6 +462,32 @@ mod tests {
             .collect();
         assert_eq!(names, ["a", "b"]);
         assert_eq!(v.raw().routes.len(), 2);
+    }
+
+    #[test]
+    fn a_replay_opens_no_port_unless_asked_and_a_daemon_binds_loopback() {
+        let replay = |server: &str| {
+            let c = parse(
+                &format!("source: {{type: replay, path: x}}\nstore: {{type: memory}}\n{server}"),
+                &[],
+            );
+            let v = c.validate().unwrap();
+            (v.listen, v.api_listen)
+        };
+        assert_eq!(replay(""), (None, None));
+        assert_eq!(
+            replay("server: {listen: '0.0.0.0:1', api_listen: '127.0.0.1:2'}"),
+            (
+                Some("0.0.0.0:1".parse().unwrap()),
+                Some("127.0.0.1:2".parse().unwrap())
+            )
+        );
+        #[cfg(feature = "kube")]
+        {
+            let v = parse("store: {type: memory}", &[]).validate().unwrap();
+            assert_eq!(v.listen, Some(DEFAULT_LISTEN.parse().unwrap()));
+            assert_eq!(v.api_listen, Some(DEFAULT_API_LISTEN.parse().unwrap()));
+        }
     }
 
     #[test]

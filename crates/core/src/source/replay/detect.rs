@@ -19,6 +19,18 @@ pub(crate) enum Format {
     Empty,
 }
 
+impl Format {
+    /// What the input looked like, in words for a message.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Self::JsonLines => "JSON, one value per line",
+            Self::JsonStream => "JSON values",
+            Self::Yaml => "YAML or plain text",
+            Self::Empty => "empty",
+        }
+    }
+}
+
 fn decide(buf: &[u8], eof: bool) -> Option<Format> {
     let Some(start) = buf.iter().position(|b| !b.is_ascii_whitespace()) else {
         return eof.then_some(Format::Empty);

@@ -53,7 +53,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
-pub use worker::{ReplayIssue, ReplayStats};
+pub use worker::{ReplayIssue, ReplayProgress, ReplayStats};
 
 use crate::source::{EventSource, SourceError, SourceItem};
 use crate::store::Checkpoint;
@@ -132,6 +132,11 @@ impl ReplaySource {
     /// What was read so far: items, events, skipped records, problems.
     pub fn stats(&self) -> ReplayStats {
         self.stats.snapshot()
+    }
+
+    /// A handle on [`stats`](Self::stats) to keep once the source is handed on.
+    pub fn progress(&self) -> ReplayProgress {
+        ReplayProgress(Arc::clone(&self.stats))
     }
 }
 

@@ -45,6 +45,20 @@ pub struct ReplayStats {
     pub errors: u64,
     /// The first problems, in input order.
     pub issues: Vec<ReplayIssue>,
+    /// What the input looked like (`JSON, one value per line`, `YAML`, …), once known.
+    pub format: Option<&'static str>,
+}
+
+/// A handle on a replay's [`ReplayStats`] that stays valid after the source is moved
+/// into a pipeline.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayProgress(pub(crate) Arc<Stats>);
+
+impl ReplayProgress {
+    /// What was read so far.
+    pub fn snapshot(&self) -> ReplayStats {
+        self.0.snapshot()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -54,6 +68,7 @@ pub(crate) struct Stats {
     skipped: AtomicU64,
     errors: AtomicU64,
     issues: Mutex<Vec<ReplayIssue>>,
+    format: std::sync::OnceLock<&'static str>,
 }
 
 impl Stats {
@@ -64,6 +79,7 @@ impl Stats {
             skipped: self.skipped.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
             issues: self.issues.lock().map(|v| v.clone()).unwrap_or_default(),
+            format: self.format.get().copied(),
         }
     }
 }
@@ -270,6 +286,7 @@ fn replay<R: Read>(input: &mut R, out: &mut Emitter) -> Result<(), Closed> {
             });
         }
     };
+    let _ = out.stats.format.set(format.describe());
     let reader = Cursor::new(prefix).chain(input);
     let completed = match format {
         Format::Empty => Ok(true),
