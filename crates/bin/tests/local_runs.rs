@@ -30,7 +30,10 @@ fn a_replay_runs_while_the_default_ports_are_taken() {
     let out = kev_run(&[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(!stderr.contains("serving"), "a replay served something: {stderr}");
+    assert!(
+        !stderr.contains("serving"),
+        "a replay served something: {stderr}"
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 61);
 }
 
@@ -49,7 +52,10 @@ fn a_busy_port_that_was_asked_for_names_the_flag_and_field_that_move_it() {
             stderr.contains(&format!("cannot listen on {addr}")) && stderr.contains(names),
             "{flag}: {stderr}"
         );
-        assert!(out.stdout.is_empty(), "{flag}: events read before the listener");
+        assert!(
+            out.stdout.is_empty(),
+            "{flag}: events read before the listener"
+        );
     }
 }
 
@@ -85,5 +91,9 @@ fn a_replay_of_a_file_with_no_event_in_it_says_so_and_exits_2() {
         .env_remove("KEV_CONFIG")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

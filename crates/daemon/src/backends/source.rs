@@ -153,10 +153,7 @@ impl SourceConfig {
     /// Opens the source, with the readiness checks it brings for `/readyz`; `kube` is the
     /// client from [`kube_client`](Self::kube_client) for a kube source.
     #[cfg_attr(not(feature = "kube"), allow(unused_variables))]
-    pub fn open(
-        &self,
-        kube: Option<&KubeClient>,
-    ) -> Result<OpenedSource, DaemonError> {
+    pub fn open(&self, kube: Option<&KubeClient>) -> Result<OpenedSource, DaemonError> {
         let backend = DaemonError::Backend;
         match self {
             Self::Replay { path } => {

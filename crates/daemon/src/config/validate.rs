@@ -12,8 +12,8 @@ use super::sections::{
     DEFAULT_API_LISTEN, DEFAULT_LISTEN, LeaderElectionConfig, PolicySource, RawConfig, RouteConfig,
     StoreType,
 };
-use crate::backends::source::SourceConfig;
 use crate::backends;
+use crate::backends::source::SourceConfig;
 use crate::backends::store::StoreBackend;
 
 /// A config that passed [`RawConfig::validate`], with what validation compiled, so
