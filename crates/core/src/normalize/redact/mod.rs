@@ -1,12 +1,13 @@
 //! [`Redactor`]: replaces secrets in messages with `[REDACTED]`. Clean messages cost
-//! one Aho-Corasick scan for the built-in detectors' keywords (and one `RegexSet` pass
-//! for user patterns); only the detectors whose keyword or set entry matched run in full.
+//! one ASCII lowercasing and one Aho-Corasick scan for the built-in detectors' keywords
+//! (and one `RegexSet` pass for user patterns); only the detectors whose keyword or set
+//! entry matched run in full.
 
 mod builtin;
 
 use std::sync::{Arc, LazyLock};
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, Input, MatchKind};
 use regex::{Regex, RegexSet};
 
 use super::config::DEFAULT_PATTERNS;
@@ -31,10 +32,11 @@ struct Pattern {
 /// Decides which patterns of a group can match a text.
 #[derive(Debug, Clone)]
 enum Prefilter {
-    /// Keywords (built-in patterns): `pattern_of[k]` is the pattern keyword `k` belongs to.
+    /// Keywords (built-in patterns), lowercase, longest first: `patterns_of[k]` are the
+    /// patterns of keyword `k` and of every keyword inside it.
     Keywords {
         keywords: AhoCorasick,
-        pattern_of: Vec<usize>,
+        patterns_of: Vec<Vec<usize>>,
     },
     /// One pass of all patterns (user patterns).
     Set(RegexSet),
@@ -46,11 +48,21 @@ impl Prefilter {
         let mut found: Vec<usize> = match self {
             Self::Keywords {
                 keywords,
-                pattern_of,
-            } => keywords
-                .find_overlapping_iter(text)
-                .map(|m| pattern_of[m.pattern().as_usize()])
-                .collect(),
+                patterns_of,
+            } => {
+                // Case-sensitive leftmost-first search runs on a SIMD prefilter, which an
+                // ASCII case-insensitive or overlapping search cannot use. Searching again
+                // one byte after each match start finds a keyword at every position; the
+                // ones inside a longer keyword at the same start come with it.
+                let lower = text.as_bytes().to_ascii_lowercase();
+                let mut found = Vec::new();
+                let mut from = 0;
+                while let Some(m) = keywords.find(Input::new(&lower).range(from..)) {
+                    found.extend_from_slice(&patterns_of[m.pattern().as_usize()]);
+                    from = m.start() + 1;
+                }
+                found
+            }
             Self::Set(set) => set.matches(text).iter().collect(),
         };
         found.sort_unstable();
@@ -85,21 +97,36 @@ fn compile(source: &str, check: Check) -> Result<Pattern, ConfigError> {
 impl Group {
     fn builtin() -> Result<Self, ConfigError> {
         let mut patterns = Vec::with_capacity(DETECTORS.len());
-        let mut keywords = Vec::new();
-        let mut pattern_of = Vec::new();
+        // (keyword, detector) pairs
+        let mut pairs = Vec::new();
         for (i, detector) in DETECTORS.iter().enumerate() {
             patterns.push(compile(detector.regex, detector.check)?);
-            keywords.extend_from_slice(detector.keywords);
-            pattern_of.extend(std::iter::repeat_n(i, detector.keywords.len()));
+            pairs.extend(detector.keywords.iter().map(|k| (k.to_ascii_lowercase(), i)));
         }
+        let mut keywords: Vec<String> = pairs.iter().map(|(k, _)| k.clone()).collect();
+        keywords.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        keywords.dedup();
+        let patterns_of = keywords
+            .iter()
+            .map(|outer| {
+                let mut of: Vec<usize> = pairs
+                    .iter()
+                    .filter(|(inner, _)| outer.contains(inner.as_str()))
+                    .map(|&(_, i)| i)
+                    .collect();
+                of.sort_unstable();
+                of.dedup();
+                of
+            })
+            .collect();
         let keywords = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(keywords)
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&keywords)
             .map_err(|e| ConfigError::new("redact", format!("keywords: {e}")))?;
         Ok(Self {
             prefilter: Prefilter::Keywords {
                 keywords,
-                pattern_of,
+                patterns_of,
             },
             patterns,
         })
@@ -313,6 +340,16 @@ mod tests {
         ] {
             assert_eq!(r.redact(msg), None, "message {msg:?}");
         }
+    }
+
+    #[test]
+    fn a_keyword_that_overlaps_an_earlier_one_still_runs_its_detector() {
+        // `pass` is found first at 0; the AWS detector's `secret` starts inside it.
+        let key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        let out = default()
+            .redact(&format!("PASSECRET {key} rotated"))
+            .unwrap();
+        assert_eq!(out, "PASSECRET [REDACTED] rotated");
     }
 
     #[test]
