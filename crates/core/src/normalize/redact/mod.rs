@@ -101,7 +101,12 @@ impl Group {
         let mut pairs = Vec::new();
         for (i, detector) in DETECTORS.iter().enumerate() {
             patterns.push(compile(detector.regex, detector.check)?);
-            pairs.extend(detector.keywords.iter().map(|k| (k.to_ascii_lowercase(), i)));
+            pairs.extend(
+                detector
+                    .keywords
+                    .iter()
+                    .map(|k| (k.to_ascii_lowercase(), i)),
+            );
         }
         let mut keywords: Vec<String> = pairs.iter().map(|(k, _)| k.clone()).collect();
         keywords.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
