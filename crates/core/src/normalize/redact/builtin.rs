@@ -13,10 +13,13 @@ pub(super) struct Detector {
     pub check: Check,
 }
 
-/// A key containing a secret word (`DB_PASSWORD`, `"apiKey"`, `--auth-token`).
+/// A key ending in a secret word and one of the [`VALUE_SUFFIXES`] (`DB_PASSWORD`,
+/// `"apiKey"`, `--auth-token`, `passwordHash`, `token2`). The suffix rule is in the
+/// regex too, so that names like `default-token-x7k2p` do not match at all: a match
+/// costs its capture groups, a look-alike that never matches costs nothing more.
 macro_rules! key {
     () => {
-        r"[A-Za-z0-9_.\-]*(?:passw(?:or)?d|pwd|pass|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth)[A-Za-z0-9_.\-]*"
+        r"[A-Za-z0-9_.\-]*(?:passw(?:or)?d|pwd|pass|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|authorization|auth)(?:[_.\-]*(?:s|keys?|value|string|str|data|hash|b64|base64|enc|encoded|plain|text|key_base|keybase|header|[0-9]+))?"
     };
 }
 
