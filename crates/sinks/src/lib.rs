@@ -1,6 +1,7 @@
-//! kev-sinks: where a route delivers events — stdout, file, webhook, MCP — each behind
-//! its own Cargo feature, the HTTP ones on one shared [`http`] module (client with TLS
-//! and timeouts, status classification with `Retry-After`, credentials, URL checks).
+//! kev-sinks: where a route delivers events — stdout, file, webhook, MCP, OTLP — each
+//! behind its own Cargo feature, the HTTP ones on one shared [`http`] module (client with
+//! TLS and timeouts, status classification with `Retry-After`, credentials, URL checks),
+//! the payloads they render on one template engine ([`template`]).
 //!
 //! Every sink implements [`kev_core::Sink`]: it delivers a batch and says whether a
 //! failure is retryable. Batching, retries, dead letters and cursor commits live once,
@@ -27,6 +28,8 @@ pub mod http;
 pub mod mcp;
 #[cfg(feature = "stdout")]
 pub mod stdout;
+#[cfg(feature = "template")]
+pub mod template;
 #[cfg(feature = "webhook")]
 pub mod webhook;
 
