@@ -26,6 +26,8 @@ pub mod file;
 pub mod http;
 #[cfg(feature = "mcp")]
 pub mod mcp;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 #[cfg(feature = "stdout")]
 pub mod stdout;
 #[cfg(feature = "template")]

@@ -142,7 +142,6 @@ fn sample_event() -> Event {
             name: "pod".into(),
             uid: "pod-uid".into(),
             field_path: String::new(),
-            ..Default::default()
         },
         count: 1,
         ..Default::default()

@@ -31,6 +31,8 @@ pub enum SinkConfig {
     Webhook(Box<kev_sinks::webhook::WebhookSinkConfig>),
     #[cfg(feature = "mcp")]
     Mcp(Box<kev_sinks::mcp::McpSinkConfig>),
+    #[cfg(feature = "otlp")]
+    Otlp(Box<kev_sinks::otlp::OtlpSinkConfig>),
     #[cfg(feature = "nats")]
     Nats(Box<kev_nats::NatsSinkConfig>),
 }
@@ -46,6 +48,8 @@ impl SinkConfig {
             Self::Webhook(c) => c.validate(),
             #[cfg(feature = "mcp")]
             Self::Mcp(c) => c.validate(),
+            #[cfg(feature = "otlp")]
+            Self::Otlp(c) => c.validate(),
             #[cfg(feature = "nats")]
             Self::Nats(c) => c.validate(),
         }
@@ -65,6 +69,8 @@ impl SinkConfig {
                     "the mcp sink records outcomes in the store: build it with build_for_route",
                 ));
             }
+            #[cfg(feature = "otlp")]
+            Self::Otlp(c) => Arc::new(c.build()?),
             #[cfg(feature = "nats")]
             Self::Nats(c) => Arc::new(c.build()?),
         })
@@ -123,6 +129,19 @@ mod tests {
         let yaml = "type: nats\nconnection: {servers: [nats://127.0.0.1:4222]}\nname: fleet\n";
         let config: SinkConfig = serde_norway::from_str(yaml).unwrap();
         assert_eq!(config.build().unwrap().name(), "fleet");
+    }
+
+    #[cfg(feature = "otlp")]
+    #[test]
+    fn the_otlp_sink_is_a_tagged_variant_of_sink_config() {
+        let yaml = "type: otlp\nendpoint: http://otel-collector:4318\nname: otel\n";
+        let config: SinkConfig = serde_norway::from_str(yaml).unwrap();
+        assert_eq!(config.build().unwrap().name(), "otel");
+        let bad: SinkConfig =
+            serde_norway::from_str("type: otlp\nendpoint: http://c\nbody_template: '{{ x }}'\n")
+                .unwrap();
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.starts_with("body_template: unknown name `x`"), "{err}");
     }
 
     #[cfg(feature = "mcp")]

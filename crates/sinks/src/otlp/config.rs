@@ -69,7 +69,7 @@ pub struct OtlpSinkConfig {
     pub name: Option<String>,
     /// Refused: a token in clear in the config.
     #[serde(default)]
-    token: Option<IgnoredAny>,
+    pub(super) token: Option<IgnoredAny>,
 }
 
 fn default_timeout() -> Duration {
@@ -101,6 +101,13 @@ impl OtlpSinkConfig {
             name: None,
             token: None,
         }
+    }
+
+    /// Time allowed for a whole request.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// The URL the records are POSTed to.
@@ -165,10 +172,16 @@ impl OtlpSinkConfig {
         for name in self.resource_attributes.keys() {
             let path = format!("resource_attributes.{name}");
             if name.is_empty() {
-                return Err(ConfigError::new(path, "an attribute name must not be empty"));
+                return Err(ConfigError::new(
+                    path,
+                    "an attribute name must not be empty",
+                ));
             }
             if is_kevs(name) {
-                return Err(ConfigError::new(path, "kev sets this attribute from the event"));
+                return Err(ConfigError::new(
+                    path,
+                    "kev sets this attribute from the event",
+                ));
             }
         }
         self.tls.validate().map_err(|e| e.within("tls"))?;
