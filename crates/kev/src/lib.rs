@@ -15,7 +15,7 @@
 //! | `redb` (default) | [`redb`] | kev-storage-redb |
 //! | `sled` | `sled` | kev-storage-sled |
 //! | `kube` | `kube_source` | kev-kube-source |
-//! | `stdout`, `file`, `webhook`, `mcp`, `otlp` | `sinks` | kev-sinks |
+//! | `stdout`, `file`, `webhook`, `mcp`, `otlp`, `loki` | `sinks` | kev-sinks |
 //! | `nats` | `nats` | kev-nats |
 //! | `recorder` | `recorder` | kev-recorder |
 //!
@@ -45,7 +45,8 @@ pub use kev_recorder as recorder;
     feature = "file",
     feature = "webhook",
     feature = "mcp",
-    feature = "otlp"
+    feature = "otlp",
+    feature = "loki"
 ))]
 pub use kev_sinks as sinks;
 #[cfg(feature = "redb")]

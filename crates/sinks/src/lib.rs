@@ -1,4 +1,4 @@
-//! kev-sinks: where a route delivers events — stdout, file, webhook, MCP, OTLP — each
+//! kev-sinks: where a route delivers events — stdout, file, webhook, MCP, OTLP, Loki — each
 //! behind its own Cargo feature, the HTTP ones on one shared [`http`] module (client with
 //! TLS and timeouts, status classification with `Retry-After`, credentials, URL checks),
 //! the payloads they render on one template engine ([`template`]).
@@ -24,6 +24,8 @@ mod jsonl;
 pub mod file;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "loki")]
+pub mod loki;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 #[cfg(feature = "otlp")]

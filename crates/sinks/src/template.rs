@@ -87,8 +87,8 @@ impl Template {
         };
         // Unknown filters and tests are only found when they run: render once now.
         template
-            .render(&sample_event(), Some(&EventContext::default()))
-            .map_err(|e| ConfigError::new(field, e.message))?;
+            .render_raw(&sample_event(), Some(&EventContext::default()))
+            .map_err(|e| ConfigError::new(field, describe(&e)))?;
         Ok(template)
     }
 
@@ -99,13 +99,18 @@ impl Template {
         event: &Event,
         context: Option<&EventContext>,
     ) -> Result<String, SinkError> {
-        let template = self
-            .env
-            .get_template(NAME)
-            .map_err(|e| SinkError::permanent(format!("{}: {}", self.field, describe(&e))))?;
-        template
-            .render(minijinja::value::Serde(Data { event, context }))
+        self.render_raw(event, context)
             .map_err(|e| SinkError::permanent(format!("{}: {}", self.field, describe(&e))))
+    }
+
+    fn render_raw(
+        &self,
+        event: &Event,
+        context: Option<&EventContext>,
+    ) -> Result<String, minijinja::Error> {
+        self.env
+            .get_template(NAME)?
+            .render(minijinja::value::Serde(Data { event, context }))
     }
 }
 

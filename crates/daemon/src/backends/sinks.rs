@@ -33,6 +33,8 @@ pub enum SinkConfig {
     Mcp(Box<kev_sinks::mcp::McpSinkConfig>),
     #[cfg(feature = "otlp")]
     Otlp(Box<kev_sinks::otlp::OtlpSinkConfig>),
+    #[cfg(feature = "loki")]
+    Loki(Box<kev_sinks::loki::LokiSinkConfig>),
     #[cfg(feature = "nats")]
     Nats(Box<kev_nats::NatsSinkConfig>),
 }
@@ -50,6 +52,8 @@ impl SinkConfig {
             Self::Mcp(c) => c.validate(),
             #[cfg(feature = "otlp")]
             Self::Otlp(c) => c.validate(),
+            #[cfg(feature = "loki")]
+            Self::Loki(c) => c.validate(),
             #[cfg(feature = "nats")]
             Self::Nats(c) => c.validate(),
         }
@@ -71,6 +75,8 @@ impl SinkConfig {
             }
             #[cfg(feature = "otlp")]
             Self::Otlp(c) => Arc::new(c.build()?),
+            #[cfg(feature = "loki")]
+            Self::Loki(c) => Arc::new(c.build()?),
             #[cfg(feature = "nats")]
             Self::Nats(c) => Arc::new(c.build()?),
         })
@@ -142,6 +148,18 @@ mod tests {
                 .unwrap();
         let err = bad.validate().unwrap_err().to_string();
         assert!(err.starts_with("body_template: unknown name `x`"), "{err}");
+    }
+
+    #[cfg(feature = "loki")]
+    #[test]
+    fn the_loki_sink_is_a_tagged_variant_of_sink_config() {
+        let yaml = "type: loki\nurl: http://loki:3100\ntenant: team-a\n";
+        let config: SinkConfig = serde_norway::from_str(yaml).unwrap();
+        assert_eq!(config.build().unwrap().name(), "loki");
+        let bad: SinkConfig =
+            serde_norway::from_str("type: loki\nurl: http://l\nlabels: [kind, kind]\n").unwrap();
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.starts_with("labels[1]: kind is listed twice"), "{err}");
     }
 
     #[cfg(feature = "mcp")]
