@@ -1,4 +1,5 @@
-//! kev-sinks: where a route delivers events — stdout, file, webhook, MCP, OTLP, Loki — each
+//! kev-sinks: where a route delivers events — stdout, file, webhook, MCP, OTLP, Loki,
+//! Elasticsearch/OpenSearch — each
 //! behind its own Cargo feature, the HTTP ones on one shared [`http`] module (client with
 //! TLS and timeouts, status classification with `Retry-After`, credentials, URL checks),
 //! the payloads they render on one template engine ([`template`]).
@@ -20,6 +21,8 @@
 #[cfg(any(feature = "stdout", feature = "file"))]
 mod jsonl;
 
+#[cfg(feature = "elasticsearch")]
+pub mod elasticsearch;
 #[cfg(feature = "file")]
 pub mod file;
 #[cfg(feature = "http")]

@@ -35,6 +35,8 @@ pub enum SinkConfig {
     Otlp(Box<kev_sinks::otlp::OtlpSinkConfig>),
     #[cfg(feature = "loki")]
     Loki(Box<kev_sinks::loki::LokiSinkConfig>),
+    #[cfg(feature = "elasticsearch")]
+    Elasticsearch(Box<kev_sinks::elasticsearch::ElasticsearchSinkConfig>),
     #[cfg(feature = "nats")]
     Nats(Box<kev_nats::NatsSinkConfig>),
 }
@@ -54,6 +56,8 @@ impl SinkConfig {
             Self::Otlp(c) => c.validate(),
             #[cfg(feature = "loki")]
             Self::Loki(c) => c.validate(),
+            #[cfg(feature = "elasticsearch")]
+            Self::Elasticsearch(c) => c.validate(),
             #[cfg(feature = "nats")]
             Self::Nats(c) => c.validate(),
         }
@@ -77,6 +81,8 @@ impl SinkConfig {
             Self::Otlp(c) => Arc::new(c.build()?),
             #[cfg(feature = "loki")]
             Self::Loki(c) => Arc::new(c.build()?),
+            #[cfg(feature = "elasticsearch")]
+            Self::Elasticsearch(c) => Arc::new(c.build()?),
             #[cfg(feature = "nats")]
             Self::Nats(c) => Arc::new(c.build()?),
         })
@@ -160,6 +166,18 @@ mod tests {
             serde_norway::from_str("type: loki\nurl: http://l\nlabels: [kind, kind]\n").unwrap();
         let err = bad.validate().unwrap_err().to_string();
         assert!(err.starts_with("labels[1]: kind is listed twice"), "{err}");
+    }
+
+    #[cfg(feature = "elasticsearch")]
+    #[test]
+    fn the_elasticsearch_sink_is_a_tagged_variant_of_sink_config() {
+        let yaml = "type: elasticsearch\nurl: http://es:9200\nflavor: opensearch\n";
+        let config: SinkConfig = serde_norway::from_str(yaml).unwrap();
+        assert_eq!(config.build().unwrap().name(), "elasticsearch");
+        let bad: SinkConfig =
+            serde_norway::from_str("type: elasticsearch\nurl: http://es\nindex: KEV\n").unwrap();
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.starts_with("index: "), "{err}");
     }
 
     #[cfg(feature = "mcp")]
