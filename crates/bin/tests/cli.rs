@@ -316,12 +316,16 @@ fn check_config_names_every_bad_field() {
         (out.status.code(), err)
     };
     let (code, err) = check(
-        "store: {type: memory}\nserver: {listen: nowhere}\nroutes:\n  - name: hook\n    match: [{message: '(unclosed'}]\n    sinks: [{type: webhook, url: /relative}]\n",
+        "store: {type: memory}\nserver: {listen: nowhere}\nroutes:\n  - name: hook\n    match: [{message: '(unclosed'}]\n    sinks: [{type: webhook, url: /relative}, {type: webhook, url: 'http://h/', template: '{{ event.reason | nope }}'}]\n",
     );
     assert_eq!(code, Some(2));
     assert!(err.contains("server.listen"), "{err}");
     assert!(err.contains("routes[0].match[0].message"), "{err}");
     assert!(err.contains("routes[0].sinks[0].url"), "{err}");
+    assert!(
+        err.contains("routes[0].sinks[1].template: unknown filter"),
+        "{err}"
+    );
 
     let (code, err) = check("store:\n  tpye: redb\n");
     assert_eq!(code, Some(2));

@@ -15,7 +15,7 @@
 //! | `redb` (default) | [`redb`] | kev-storage-redb |
 //! | `sled` | `sled` | kev-storage-sled |
 //! | `kube` | `kube_source` | kev-kube-source |
-//! | `stdout`, `file`, `webhook`, `mcp` | `sinks` | kev-sinks |
+//! | `stdout`, `file`, `webhook`, `mcp`, `otlp`, `loki`, `elasticsearch` | `sinks` | kev-sinks |
 //! | `nats` | `nats` | kev-nats |
 //! | `recorder` | `recorder` | kev-recorder |
 //!
@@ -44,7 +44,10 @@ pub use kev_recorder as recorder;
     feature = "stdout",
     feature = "file",
     feature = "webhook",
-    feature = "mcp"
+    feature = "mcp",
+    feature = "otlp",
+    feature = "loki",
+    feature = "elasticsearch"
 ))]
 pub use kev_sinks as sinks;
 #[cfg(feature = "redb")]

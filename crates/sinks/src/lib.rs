@@ -1,6 +1,8 @@
-//! kev-sinks: where a route delivers events — stdout, file, webhook, MCP — each behind
-//! its own Cargo feature, the HTTP ones on one shared [`http`] module (client with TLS
-//! and timeouts, status classification with `Retry-After`, credentials, URL checks).
+//! kev-sinks: where a route delivers events — stdout, file, webhook, MCP, OTLP, Loki,
+//! Elasticsearch/OpenSearch — each
+//! behind its own Cargo feature, the HTTP ones on one shared [`http`] module (client with
+//! TLS and timeouts, status classification with `Retry-After`, credentials, URL checks),
+//! the payloads they render on one template engine ([`template`]).
 //!
 //! Every sink implements [`kev_core::Sink`]: it delivers a batch and says whether a
 //! failure is retryable. Batching, retries, dead letters and cursor commits live once,
@@ -19,14 +21,22 @@
 #[cfg(any(feature = "stdout", feature = "file"))]
 mod jsonl;
 
+#[cfg(feature = "elasticsearch")]
+pub mod elasticsearch;
 #[cfg(feature = "file")]
 pub mod file;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "loki")]
+pub mod loki;
 #[cfg(feature = "mcp")]
 pub mod mcp;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 #[cfg(feature = "stdout")]
 pub mod stdout;
+#[cfg(feature = "template")]
+pub mod template;
 #[cfg(feature = "webhook")]
 pub mod webhook;
 

@@ -31,6 +31,12 @@ pub enum SinkConfig {
     Webhook(Box<kev_sinks::webhook::WebhookSinkConfig>),
     #[cfg(feature = "mcp")]
     Mcp(Box<kev_sinks::mcp::McpSinkConfig>),
+    #[cfg(feature = "otlp")]
+    Otlp(Box<kev_sinks::otlp::OtlpSinkConfig>),
+    #[cfg(feature = "loki")]
+    Loki(Box<kev_sinks::loki::LokiSinkConfig>),
+    #[cfg(feature = "elasticsearch")]
+    Elasticsearch(Box<kev_sinks::elasticsearch::ElasticsearchSinkConfig>),
     #[cfg(feature = "nats")]
     Nats(Box<kev_nats::NatsSinkConfig>),
 }
@@ -46,6 +52,12 @@ impl SinkConfig {
             Self::Webhook(c) => c.validate(),
             #[cfg(feature = "mcp")]
             Self::Mcp(c) => c.validate(),
+            #[cfg(feature = "otlp")]
+            Self::Otlp(c) => c.validate(),
+            #[cfg(feature = "loki")]
+            Self::Loki(c) => c.validate(),
+            #[cfg(feature = "elasticsearch")]
+            Self::Elasticsearch(c) => c.validate(),
             #[cfg(feature = "nats")]
             Self::Nats(c) => c.validate(),
         }
@@ -65,6 +77,12 @@ impl SinkConfig {
                     "the mcp sink records outcomes in the store: build it with build_for_route",
                 ));
             }
+            #[cfg(feature = "otlp")]
+            Self::Otlp(c) => Arc::new(c.build()?),
+            #[cfg(feature = "loki")]
+            Self::Loki(c) => Arc::new(c.build()?),
+            #[cfg(feature = "elasticsearch")]
+            Self::Elasticsearch(c) => Arc::new(c.build()?),
             #[cfg(feature = "nats")]
             Self::Nats(c) => Arc::new(c.build()?),
         })
@@ -123,6 +141,43 @@ mod tests {
         let yaml = "type: nats\nconnection: {servers: [nats://127.0.0.1:4222]}\nname: fleet\n";
         let config: SinkConfig = serde_norway::from_str(yaml).unwrap();
         assert_eq!(config.build().unwrap().name(), "fleet");
+    }
+
+    #[cfg(feature = "otlp")]
+    #[test]
+    fn the_otlp_sink_is_a_tagged_variant_of_sink_config() {
+        let yaml = "type: otlp\nendpoint: http://otel-collector:4318\nname: otel\n";
+        let config: SinkConfig = serde_norway::from_str(yaml).unwrap();
+        assert_eq!(config.build().unwrap().name(), "otel");
+        let bad: SinkConfig =
+            serde_norway::from_str("type: otlp\nendpoint: http://c\nbody_template: '{{ x }}'\n")
+                .unwrap();
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.starts_with("body_template: unknown name `x`"), "{err}");
+    }
+
+    #[cfg(feature = "loki")]
+    #[test]
+    fn the_loki_sink_is_a_tagged_variant_of_sink_config() {
+        let yaml = "type: loki\nurl: http://loki:3100\ntenant: team-a\n";
+        let config: SinkConfig = serde_norway::from_str(yaml).unwrap();
+        assert_eq!(config.build().unwrap().name(), "loki");
+        let bad: SinkConfig =
+            serde_norway::from_str("type: loki\nurl: http://l\nlabels: [kind, kind]\n").unwrap();
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.starts_with("labels[1]: kind is listed twice"), "{err}");
+    }
+
+    #[cfg(feature = "elasticsearch")]
+    #[test]
+    fn the_elasticsearch_sink_is_a_tagged_variant_of_sink_config() {
+        let yaml = "type: elasticsearch\nurl: http://es:9200\nflavor: opensearch\n";
+        let config: SinkConfig = serde_norway::from_str(yaml).unwrap();
+        assert_eq!(config.build().unwrap().name(), "elasticsearch");
+        let bad: SinkConfig =
+            serde_norway::from_str("type: elasticsearch\nurl: http://es\nindex: KEV\n").unwrap();
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.starts_with("index: "), "{err}");
     }
 
     #[cfg(feature = "mcp")]

@@ -11,6 +11,7 @@ use serde::de::IgnoredAny;
 
 use super::WebhookSink;
 use crate::http::{IDEMPOTENCY_KEY, Secret, TlsConfig, parse_url, validate_env_name};
+use crate::template::Template;
 
 /// Config of the webhook sink. Secrets are never written in it: the token or the
 /// password is read from a file or an environment variable.
@@ -42,6 +43,14 @@ pub struct WebhookSinkConfig {
     /// `true`: one request per route batch, body = a JSON array of events.
     #[serde(default)]
     pub batch: bool,
+    /// A template for the body of each request (one per event; `batch` must be off),
+    /// instead of the Event JSON: `event` and `context` are its data
+    /// (`kev_sinks::template`).
+    #[serde(default)]
+    pub template: Option<String>,
+    /// `Content-Type` of the body; default `application/json`.
+    #[serde(default)]
+    pub content_type: Option<String>,
     /// Extra request headers. `Authorization` and `Idempotency-Key` are kev's to set.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -121,6 +130,8 @@ impl std::fmt::Debug for WebhookSinkConfig {
             .field("url", &"<hidden>")
             .field("method", &self.method)
             .field("batch", &self.batch)
+            .field("template", &self.template)
+            .field("content_type", &self.content_type)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("token_file", &self.token_file)
             .field("token_env", &self.token_env)
@@ -151,6 +162,8 @@ impl WebhookSinkConfig {
             url: url.into(),
             method: HttpMethod::Post,
             batch: false,
+            template: None,
+            content_type: None,
             headers: BTreeMap::new(),
             token_file: None,
             token_env: None,
@@ -176,6 +189,13 @@ impl WebhookSinkConfig {
     #[must_use]
     pub fn batch(mut self, batch: bool) -> Self {
         self.batch = batch;
+        self
+    }
+
+    /// The body of each request rendered from `template` (one request per event).
+    #[must_use]
+    pub fn template(mut self, template: impl Into<String>) -> Self {
+        self.template = Some(template.into());
         self
     }
 
@@ -220,6 +240,8 @@ impl WebhookSinkConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.parsed_url()?;
         self.parsed_headers()?;
+        self.compiled_template()?;
+        self.parsed_content_type()?;
         if self.token.is_some() {
             return Err(ConfigError::new(
                 "token",
@@ -274,6 +296,28 @@ impl WebhookSinkConfig {
             map.insert(header, value);
         }
         Ok(map)
+    }
+
+    /// The body template, compiled; with `batch: true` a template is refused.
+    pub(super) fn compiled_template(&self) -> Result<Option<Template>, ConfigError> {
+        let Some(source) = &self.template else {
+            return Ok(None);
+        };
+        if self.batch {
+            return Err(ConfigError::new(
+                "template",
+                "a template renders one request per event: set batch: false",
+            ));
+        }
+        Template::compile("template", source).map(Some)
+    }
+
+    pub(super) fn parsed_content_type(&self) -> Result<HeaderValue, ConfigError> {
+        match &self.content_type {
+            None => Ok(HeaderValue::from_static("application/json")),
+            Some(v) => HeaderValue::from_str(v)
+                .map_err(|_| ConfigError::new("content_type", "not a valid header value")),
+        }
     }
 
     /// Validates, reads the credentials and certificates, and builds the HTTP client.

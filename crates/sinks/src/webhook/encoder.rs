@@ -6,6 +6,8 @@ use kev_core::{Event, SinkError, StoredEvent};
 use reqwest::header::HeaderValue;
 use serde::Serialize;
 
+use crate::template::Template;
+
 /// One event of a request body: the Event JSON, plus `context` (logs, relatedEvents,
 /// spec, failures) when the route has an enricher.
 #[derive(Serialize)]
@@ -29,8 +31,18 @@ impl<'a> Item<'a> {
     }
 }
 
-/// The body for `items`: one JSON object, or a JSON array when `as_array`.
-pub(super) fn body(items: &[Item<'_>], as_array: bool) -> Result<Vec<u8>, SinkError> {
+/// The body for `items`: one JSON object, or a JSON array when `as_array`, or the
+/// one event rendered by `template`.
+pub(super) fn body(
+    items: &[Item<'_>],
+    as_array: bool,
+    template: Option<&Template>,
+) -> Result<Vec<u8>, SinkError> {
+    if let (Some(template), [one]) = (template, items) {
+        return template
+            .render(one.event, one.context)
+            .map(String::into_bytes);
+    }
     let encoded = if as_array {
         serde_json::to_vec(items)
     } else {

@@ -14,6 +14,7 @@ use super::encoder::{Item, body, key_header};
 use crate::http::{
     Auth, ClientOptions, LoadedAuth, SecretSource, classify_status, one_line, retry_after, send,
 };
+use crate::template::Template;
 
 /// How much of an error answer's body is read for the error (four bytes a character at
 /// the most).
@@ -38,6 +39,8 @@ pub struct WebhookSink {
     method: Method,
     batch: bool,
     headers: HeaderMap,
+    template: Option<Template>,
+    content_type: HeaderValue,
     auth: Auth,
     timeout: Duration,
 }
@@ -97,6 +100,8 @@ impl WebhookSink {
             },
             batch: config.batch,
             headers: config.parsed_headers()?,
+            template: config.compiled_template()?,
+            content_type: config.parsed_content_type()?,
             auth,
             timeout: config.timeout,
         })
@@ -107,8 +112,8 @@ impl WebhookSink {
             .client
             .request(self.method.clone(), self.url.clone())
             .headers(self.headers.clone())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(body(items, self.batch)?);
+            .header(CONTENT_TYPE, self.content_type.clone())
+            .body(body(items, self.batch, self.template.as_ref())?);
         let events: Vec<&kev_core::Event> = items.iter().map(Item::event).collect();
         let mut response = send(request, auth, key_header(&events), self.timeout).await?;
         let status = response.status();

@@ -98,6 +98,41 @@ async fn one_event_per_request_carries_its_idempotency_key() {
 }
 
 #[tokio::test]
+async fn a_template_renders_each_body_with_its_content_type() {
+    let receiver = Receiver::start().await;
+    let config = WebhookSinkConfig {
+        content_type: Some("text/plain; charset=utf-8".into()),
+        ..WebhookSinkConfig::new(receiver.url("/chat"))
+            .template("{{ event.reason }} on {{ event.regarding.kind }}/{{ event.regarding.name }}{% if context %} ({{ context.failures | length }} failures){% endif %}")
+    };
+    let sink = config.build().unwrap();
+    let batch = sample_events(1, 2);
+    sink.deliver(kev_core::Batch::new(&batch)).await.unwrap();
+    let contexts = vec![kev_core::enrich::EventContext::default(); 1];
+    sink.deliver(kev_core::Batch::enriched(&batch[..1], &contexts))
+        .await
+        .unwrap();
+    let seen = receiver.seen();
+    let bodies: Vec<String> = seen
+        .iter()
+        .map(|s| String::from_utf8(s.body.to_vec()).unwrap())
+        .collect();
+    let plain = |e: &Event| format!("{} on {}/{}", e.reason, e.regarding.kind, e.regarding.name);
+    assert_eq!(
+        bodies,
+        [
+            plain(&batch[0].event),
+            plain(&batch[1].event),
+            format!("{} (0 failures)", plain(&batch[0].event)),
+        ]
+    );
+    for s in &seen {
+        assert_eq!(s.headers["content-type"], "text/plain; charset=utf-8");
+        assert!(s.idempotency_key.is_some());
+    }
+}
+
+#[tokio::test]
 async fn a_batch_is_one_array_with_a_first_to_last_key() {
     let receiver = Receiver::start().await;
     let config = WebhookSinkConfig {
@@ -423,6 +458,16 @@ fn config_errors_name_the_field() {
             "{url: 'http://h/', headers: {'bad header': x}}",
             "headers.bad header",
             "not a valid header name",
+        ),
+        (
+            "{url: 'http://h/', template: '{{ event.reason'}",
+            "template",
+            "syntax error",
+        ),
+        (
+            "{url: 'http://h/', batch: true, template: '{{ event.reason }}'}",
+            "template",
+            "set batch: false",
         ),
         (
             "{url: 'http://h/', token_file: /t, token_env: T}",

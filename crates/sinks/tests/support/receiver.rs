@@ -28,6 +28,8 @@ pub struct Seen {
     pub contexts: Vec<Option<serde_json::Value>>,
     /// True when the body was a JSON array.
     pub array: bool,
+    /// The body as sent (a templated body is not an Event).
+    pub body: Bytes,
     /// The status answered.
     pub status: u16,
     /// Answered after a delay (the client may have given up before); not counted as
@@ -153,14 +155,14 @@ async fn handle(
     let events = if !shared.record {
         Vec::new()
     } else if array {
-        serde_json::from_slice::<Vec<Event>>(&body).unwrap()
+        serde_json::from_slice::<Vec<Event>>(&body).unwrap_or_default()
     } else {
-        vec![serde_json::from_slice::<Event>(&body).unwrap()]
+        serde_json::from_slice::<Event>(&body).map_or_else(|_| Vec::new(), |e| vec![e])
     };
     let contexts = if !shared.record {
         Vec::new()
     } else {
-        match serde_json::from_slice::<serde_json::Value>(&body).unwrap() {
+        match serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default() {
             serde_json::Value::Array(items) => items
                 .into_iter()
                 .map(|i| i.get("context").cloned())
@@ -177,6 +179,7 @@ async fn handle(
         events,
         contexts,
         array,
+        body: body.clone(),
         status: 0,
         late: false,
     };
