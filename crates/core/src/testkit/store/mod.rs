@@ -931,6 +931,57 @@ pub fn stats_follow_the_log<F: StoreFactory>(f: &F) {
     assert!(st2.bytes > st.bytes);
 }
 
+/// Each event's owner chain comes back from the log and from queries, uids and the
+/// inferred flag included, and after a reopen.
+pub fn owner_chains_are_kept<F: StoreFactory>(f: &F) {
+    use crate::owners::{OwnerChain, OwnerLink};
+    let d = dir();
+    let s = f.open(d.path());
+    let mut resolved = event("o1", "1", "shop", "Pod", "web-7d4b9c8f6-x2x4z", 1);
+    resolved.owners = OwnerChain {
+        links: vec![
+            OwnerLink {
+                uid: "5c3e0d1a-2b4f-4c6d-8e9f-0a1b2c3d4e5f".into(),
+                ..OwnerLink::new("ReplicaSet", "web-7d4b9c8f6")
+            },
+            OwnerLink {
+                uid: "deploy-web".into(),
+                ..OwnerLink::new("Deployment", "web")
+            },
+        ],
+        inferred: false,
+    };
+    let mut inferred = event("o2", "1", "shop", "Pod", "db-0", 2);
+    inferred.owners = OwnerChain {
+        links: vec![OwnerLink::new("StatefulSet", "db")],
+        inferred: true,
+    };
+    let alone = event("o3", "1", "", "Node", "node-1", 3);
+    let all = vec![resolved, inferred, alone];
+    s.append(&all, None).unwrap();
+    let check = |s: &F::Store| {
+        let log: Vec<Event> = all_log(s).into_iter().map(|e| e.event).collect();
+        assert_eq!(log, all);
+        let q = Query {
+            namespace: Some("shop".into()),
+            order: Order::OldestFirst,
+            ..Default::default()
+        };
+        let found: Vec<OwnerChain> = s
+            .query(&q)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event.owners)
+            .collect();
+        assert_eq!(found, [all[0].owners.clone(), all[1].owners.clone()]);
+    };
+    check(&s);
+    if f.persistent() {
+        drop(s);
+        check(&f.open(d.path()));
+    }
+}
+
 /// Generates one `#[test]` per conformance check, for a [`StoreFactory`] expression.
 ///
 /// ```
@@ -964,7 +1015,8 @@ macro_rules! store_conformance_tests {
             retention_waits_for_dead_letters,
             state_get_put,
             reopen_keeps_everything,
-            stats_follow_the_log
+            stats_follow_the_log,
+            owner_chains_are_kept
         );
     };
 }
@@ -1006,4 +1058,5 @@ pub fn run_all<F: StoreFactory>(f: &F) {
     state_get_put(f);
     reopen_keeps_everything(f);
     stats_follow_the_log(f);
+    owner_chains_are_kept(f);
 }
