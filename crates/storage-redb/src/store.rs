@@ -561,6 +561,9 @@ impl<'t> Indexes<'t> {
         self.time.insert(keys.time.as_slice(), ())?;
         self.namespace.insert(keys.namespace.as_slice(), ())?;
         self.object.insert(keys.object.as_slice(), ())?;
+        for owner in &keys.owners {
+            self.object.insert(owner.as_slice(), ())?;
+        }
         let bounds = SegmentBounds::at(keys.time_key());
         match self.touched.last_mut() {
             Some((last, b)) if *last == segment => b.widen(&bounds),
@@ -574,6 +577,9 @@ impl<'t> Indexes<'t> {
         self.time.remove(keys.time.as_slice())?;
         self.namespace.remove(keys.namespace.as_slice())?;
         self.object.remove(keys.object.as_slice())?;
+        for owner in &keys.owners {
+            self.object.remove(owner.as_slice())?;
+        }
         Ok(())
     }
 

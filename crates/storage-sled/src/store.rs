@@ -282,6 +282,9 @@ fn insert_indexes(
     time.insert(keys.time.as_slice(), &[])?;
     namespace.insert(keys.namespace.as_slice(), &[])?;
     object.insert(keys.object.as_slice(), &[])?;
+    for owner in &keys.owners {
+        object.insert(owner.as_slice(), &[])?;
+    }
     Ok(())
 }
 
@@ -292,6 +295,9 @@ fn remove_indexes(
     time.remove(keys.time.as_slice())?;
     namespace.remove(keys.namespace.as_slice())?;
     object.remove(keys.object.as_slice())?;
+    for owner in &keys.owners {
+        object.remove(owner.as_slice())?;
+    }
     Ok(())
 }
 
