@@ -24,6 +24,8 @@ pub struct PodApi {
     logs: Arc<Mutex<HashMap<LogKey, String>>>,
     /// Query strings of the log requests, in order.
     pub log_requests: Arc<Mutex<Vec<HashMap<String, String>>>>,
+    /// `(namespace, name)` of each pod GET, in order.
+    pub pod_requests: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl PodApi {
@@ -43,6 +45,14 @@ impl PodApi {
             .to_owned();
         if let Ok(mut pods) = self.pods.lock() {
             pods.insert((ns, name), pod);
+        }
+        self
+    }
+
+    /// Removes a pod, as its deletion would; GETs then answer 404.
+    pub fn remove(&self, ns: &str, name: &str) -> &Self {
+        if let Ok(mut pods) = self.pods.lock() {
+            pods.remove(&(ns.to_owned(), name.to_owned()));
         }
         self
     }
@@ -83,6 +93,9 @@ fn status(code: StatusCode, reason: &str, message: String) -> Response {
 }
 
 async fn get_pod(State(api): State<PodApi>, Path((ns, name)): Path<(String, String)>) -> Response {
+    if let Ok(mut requests) = api.pod_requests.lock() {
+        requests.push((ns.clone(), name.clone()));
+    }
     let found = api
         .pods
         .lock()

@@ -5,7 +5,7 @@ use kev_core::normalize::KubeObjectRef;
 use kev_core::{Event, EventType, KubeEvent, NormalizeError, Normalizer, ObjectRef};
 
 /// Maps uid, resourceVersion, namespace, name, type, reason, message/note, count, the
-/// involved object and `last_seen` (series last observed, eventTime or lastTimestamp);
+/// involved object, the owner chain the source attached, and `last_seen` (series last observed, eventTime or lastTimestamp);
 /// requires uid and resourceVersion, nothing else.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SimpleNormalizer;
@@ -51,6 +51,7 @@ impl Normalizer for SimpleNormalizer {
             reason: raw.reason.unwrap_or_default(),
             message: raw.message.or(raw.note).unwrap_or_default(),
             regarding,
+            owners: raw.owners,
             count: u32::try_from(count.max(1)).unwrap_or(u32::MAX),
             last_seen,
             ..Default::default()

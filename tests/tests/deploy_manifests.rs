@@ -385,6 +385,11 @@ fn rbac_grants_exactly_what_kev_needs() {
         // EventPolicy `target.secretRef`: read one named Secret, never list or watch.
         ("", "secrets", &["get"]),
     ]);
+    // The owner walk of the kube source: `get` on each kind it reads.
+    let mut expected = expected;
+    for (group, _, _, plural) in kev_kube_source::owners::WALKED {
+        expected.insert((group.into(), plural.into(), "get".into()));
+    }
     let granted = grants(m.cluster_roles[0].rules.as_deref().unwrap());
     assert_eq!(granted, expected);
 

@@ -36,6 +36,10 @@ struct Daemon {
 
 impl Daemon {
     fn start(events: usize) -> Self {
+        Self::start_with(&(0..events).map(event_line).collect::<Vec<_>>())
+    }
+
+    fn start_with(lines: &[String]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -57,12 +61,12 @@ impl Daemon {
             .spawn()
             .unwrap();
         let mut stdin = child.stdin.take().unwrap();
-        let mut lines = String::new();
-        for i in 0..events {
-            lines.push_str(&event_line(i));
-            lines.push('\n');
+        let mut text = String::new();
+        for line in lines {
+            text.push_str(line);
+            text.push('\n');
         }
-        stdin.write_all(lines.as_bytes()).unwrap();
+        stdin.write_all(text.as_bytes()).unwrap();
         stdin.flush().unwrap();
         Self {
             _dir: dir,
@@ -181,4 +185,105 @@ fn read_commands_print_what_was_asked_and_warnings_only_by_default() {
         "{stderr}"
     );
     daemon.stop();
+}
+
+fn pod_event(uid: &str, kind: &str, object: &str, minute: u32) -> String {
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": format!("{object}.{uid}"), "namespace": "shop", "uid": uid, "resourceVersion": "1"},
+        "involvedObject": {"kind": kind, "name": object, "namespace": "shop"},
+        "reason": "BackOff", "type": "Warning", "message": format!("{uid} of {object}"),
+        "lastTimestamp": format!("2026-11-23T10:{minute:02}:00Z"), "count": 1
+    })
+    .to_string()
+}
+
+/// `kev query --for deployment/web`: the Deployment's events and those of the
+/// ReplicaSets and Pods it owned (replay: chains from the names), with their path in
+/// OBJECT, the chain in `-o json`; through the daemon's API while it runs, and from the
+/// store once it stopped. Another Deployment's pods and a `--kind` query stay apart.
+#[test]
+fn query_for_follows_the_owner_chains() {
+    let lines = [
+        pod_event("d1", "Deployment", "web", 0),
+        pod_event("r1", "ReplicaSet", "web-7d4b9c8f6", 1),
+        pod_event("p1", "Pod", "web-7d4b9c8f6-x2x4z", 2),
+        pod_event("p2", "Pod", "web-6c5d4b8f29-bcdfg", 3),
+        pod_event("o1", "Pod", "api-5f6b8d9c47-qwxzr", 4),
+    ];
+    let mut daemon = Daemon::start_with(&lines);
+    daemon.query_until(5);
+    let query = |daemon: &Daemon, args: &[&str]| {
+        let out = daemon
+            .kev(
+                &[
+                    &[
+                        "query",
+                        "--for",
+                        "deploy/web",
+                        "-n",
+                        "shop",
+                        "--since",
+                        "5000d",
+                    ],
+                    args,
+                ]
+                .concat(),
+            )
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let check = |daemon: &Daemon| {
+        let json = query(daemon, &["-o", "json"]);
+        let events: Vec<serde_json::Value> = json
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let uids: Vec<&str> = events.iter().map(|e| e["uid"].as_str().unwrap()).collect();
+        assert_eq!(uids, ["d1", "r1", "p1", "p2"], "{json}");
+        assert_eq!(events[2]["owners"]["links"][0]["name"], "web-7d4b9c8f6");
+        assert_eq!(events[2]["owners"]["links"][1]["name"], "web");
+        assert_eq!(events[2]["owners"]["inferred"], true);
+        let table = query(daemon, &[]);
+        assert!(table.lines().next().unwrap().contains("OBJECT"), "{table}");
+        assert!(
+            table.contains("rs/web-7d4b9c8f6 > pod/web-7d4b9c8f6-x2x4z"),
+            "{table}"
+        );
+        assert!(
+            table.contains("rs/web-6c5d4b8f29 > pod/web-6c5d4b8f29-bcdfg"),
+            "{table}"
+        );
+        assert!(table.contains(" deploy/web "), "{table}");
+        assert!(!table.contains("api-"), "{table}");
+    };
+    check(&daemon);
+    daemon.stop();
+    check(&daemon);
+    let out = daemon
+        .kev(&[
+            "query",
+            "--kind",
+            "Deployment",
+            "--name",
+            "web",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().lines().count(),
+        1,
+        "only its own"
+    );
+    let bad = daemon.kev(&["query", "--for", "web"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--for \"web\": expected KIND/NAME"));
 }

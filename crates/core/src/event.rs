@@ -9,6 +9,8 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::owners::chain::OwnerChain;
+
 /// `type` of an Event. The API server only accepts Normal and Warning for
 /// events.k8s.io/v1, but core/v1 Events recorded in the wild carry other values and
 /// sometimes none, so anything else is kept verbatim.
@@ -152,6 +154,9 @@ pub struct Event {
     pub regarding: ObjectRef,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub related: Option<ObjectRef>,
+    /// The owners of `regarding`, nearest first (see [`OwnerChain`]).
+    #[serde(skip_serializing_if = "OwnerChain::is_empty")]
+    pub owners: OwnerChain,
     /// events.k8s.io/v1 `reportingController`, else core/v1 `reportingComponent`, else `source.component`.
     pub reporting_controller: String,
     pub reporting_instance: String,

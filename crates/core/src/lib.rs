@@ -59,6 +59,7 @@ pub mod event;
 pub mod filter;
 pub mod metrics;
 pub mod normalize;
+pub mod owners;
 pub mod pipeline;
 pub mod ratelimit;
 pub mod remediation;
@@ -72,6 +73,7 @@ pub use enrich::{EnrichConfig, Enricher, EventContext};
 pub use event::{Event, EventType, IdempotencyKey, ObjectRef};
 pub use filter::{Filter, FilterConfig, RuleConfig, SelectorFilter};
 pub use normalize::{DefaultNormalizer, KubeEvent, NormalizeConfig, NormalizeError, Normalizer};
+pub use owners::{OwnerChain, OwnerLink};
 pub use ratelimit::{
     Clock, Decision, LimitKey, ManualClock, RateLimitConfig, RateLimiter, SystemClock,
     TokenBucketLimiter,

@@ -33,6 +33,10 @@ pub const WATCH_RESTARTS_TOTAL: &str = "kev_watch_restarts_total";
 pub const WATCH_EVENTS_TOTAL: &str = "kev_watch_events_total";
 pub const WATCH_LAG_SECONDS: &str = "kev_watch_lag_seconds";
 pub const WATCH_LAST_PROGRESS_AGE_SECONDS: &str = "kev_watch_last_progress_age_seconds";
+/// The kube source's reads of involved objects for their owner chains, by `result`
+/// (`found`, `gone`: deleted, the names' chain is used; `failed`; `dropped`: the
+/// lookup queue was full).
+pub const OWNER_LOOKUPS_TOTAL: &str = "kev_owner_lookups_total";
 
 /// Parts of an event's context that could not be gathered, by `part`
 /// (`logs`, `related_events`, `spec`).

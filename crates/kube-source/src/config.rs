@@ -112,6 +112,12 @@ pub struct KubeSourceConfig {
     /// Requests that may go at once before `qps` paces them, as client-go's `Burst`;
     /// default 100. At least 1 when `qps` is above 0.
     pub burst: u32,
+    /// Read each involved object's owner chain from its `ownerReferences` (one GET per
+    /// object not seen before, inside `qps`); default true. Off: the chain its name
+    /// shows, as in a replay.
+    pub owners: bool,
+    /// Objects whose owner chains are remembered, default 10000; at least 1.
+    pub owner_cache: usize,
 }
 
 impl Default for KubeSourceConfig {
@@ -132,6 +138,8 @@ impl Default for KubeSourceConfig {
             context: None,
             qps: 50.0,
             burst: 100,
+            owners: true,
+            owner_cache: 10_000,
         }
     }
 }
@@ -173,6 +181,12 @@ impl KubeSourceConfig {
             return Err(ConfigError::new(
                 "burst",
                 "must be at least 1 when qps is above 0 (set qps: 0 for no limit)",
+            ));
+        }
+        if self.owners && self.owner_cache == 0 {
+            return Err(ConfigError::new(
+                "owner_cache",
+                "must be at least 1 (set owners: false to read no owners)",
             ));
         }
         if self.max_message_bytes == 0 {
@@ -226,6 +240,8 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(c.validate().unwrap_err().path, "backoff_max");
+        let c: KubeSourceConfig = serde_json::from_str(r#"{"owner_cache":0}"#).unwrap();
+        assert_eq!(c.validate().unwrap_err().path, "owner_cache");
         assert!(KubeSourceConfig::default().validate().is_ok());
     }
 

@@ -2,7 +2,8 @@
 //! events.k8s.io/v1 Events that resumes from its checkpoint, relists on 410, reconnects
 //! forever with backoff, restarts stalled watches, and reports readiness through
 //! [`SourceHealth`]; the enrichment reads of a route ([`enrich`]: pod logs, owners, the
-//! object's spec); the client builder ([`build_client`]) with its API [`Throttle`].
+//! object's spec); the owner chains of involved objects ([`owners`], read from their
+//! `ownerReferences` in the background); the client builder ([`build_client`]) with its API [`Throttle`].
 //!
 //! Leader election and the EventPolicy CRD are the daemon's (`kev-daemon`).
 //!
@@ -29,6 +30,7 @@ mod convert;
 pub mod enrich;
 mod error;
 mod health;
+pub mod owners;
 mod source;
 mod throttle;
 mod watch_loop;

@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 use crate::config::{Api as ApiKind, KubeSourceConfig};
 use crate::error::KubeSourceError;
 use crate::health::SourceHealth;
+use crate::owners::OwnerResolver;
 use crate::watch_loop::{Item, StreamMsg, WatchLoop, WatchSpec, WatchedEvent};
 
 /// The checkpoint id under which the store keeps this source's position.
@@ -48,6 +49,8 @@ pub struct KubeSource {
     tasks: JoinSet<()>,
     unsaved: usize,
     moved: bool,
+    /// `None` with `owners: false`.
+    owners: Option<OwnerResolver>,
 }
 
 impl std::fmt::Debug for KubeSource {
@@ -102,6 +105,9 @@ impl KubeSource {
             .collect();
         let keys: Vec<String> = specs.iter().map(|s| s.key.clone()).collect();
         let health = SourceHealth::new(specs.len(), config.failure_threshold, config.stall_timeout);
+        let owners = std::num::NonZeroUsize::new(config.owner_cache)
+            .filter(|_| config.owners)
+            .map(OwnerResolver::new);
         Ok(Self {
             client,
             positions: vec![None; specs.len()],
@@ -115,6 +121,7 @@ impl KubeSource {
             tasks: JoinSet::new(),
             unsaved: 0,
             moved: false,
+            owners,
         })
     }
 
@@ -192,6 +199,13 @@ impl EventSource for KubeSource {
                 ApiKind::Events => self.spawn::<EventsEvent>(spec, tx.clone()),
             }
         }
+        if let Some(task) = self
+            .owners
+            .as_mut()
+            .and_then(|o| o.task(self.client.clone()))
+        {
+            self.tasks.spawn(task);
+        }
         let health = self.health.clone();
         self.tasks.spawn(async move {
             let gauge = metrics::gauge!(m::WATCH_LAST_PROGRESS_AGE_SECONDS);
@@ -228,7 +242,10 @@ impl EventSource for KubeSource {
                 self.moved = true;
             }
             match item.event {
-                Some(event) => {
+                Some(mut event) => {
+                    if let Some(owners) = &self.owners {
+                        owners.attach(&mut event);
+                    }
                     self.unsaved += 1;
                     let checkpoint = (self.moved && (idle || self.unsaved >= CHECKPOINT_EVERY))
                         .then(|| {

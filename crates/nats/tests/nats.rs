@@ -188,3 +188,51 @@ async fn the_source_acks_only_what_the_store_committed() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A fleet agent ships each event's owner chain: the central source gets it as sent,
+/// uids and the inferred flag included, so the central store has it too.
+#[tokio::test]
+async fn owner_chains_travel_with_the_events() {
+    use kev_core::{OwnerChain, OwnerLink};
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    let mut sent = events(2);
+    sent[0].event.owners = OwnerChain {
+        links: vec![
+            OwnerLink {
+                uid: "rs-uid".into(),
+                ..OwnerLink::new("ReplicaSet", "web-7d4b9c8f6")
+            },
+            OwnerLink {
+                uid: "deploy-uid".into(),
+                ..OwnerLink::new("Deployment", "web")
+            },
+        ],
+        inferred: false,
+    };
+    sent[1].event.owners = OwnerChain {
+        links: vec![OwnerLink::new("StatefulSet", "db")],
+        inferred: true,
+    };
+    sink(&server.1, "")
+        .deliver(kev_core::Batch::new(&sent))
+        .await
+        .unwrap();
+    let config: NatsSourceConfig = serde_norway::from_str(&format!(
+        "connection: {{servers: [{}]}}\nconsumer: central\n",
+        server.1
+    ))
+    .unwrap();
+    let mut source = config.build().unwrap();
+    source.start(None).await.unwrap();
+    for want in &sent {
+        let Some(Ok(SourceItem::Event {
+            raw: RawEvent::Normalized(event),
+            ..
+        })) = source.next().await
+        else {
+            panic!("not an event");
+        };
+        assert_eq!(event.owners, want.event.owners, "{}", event.uid);
+    }
+}

@@ -141,7 +141,11 @@ impl RedbStore {
             durable: options.durable,
             segment_events: 0,
         };
-        store.segment_events = check_format(&store.path, &store.read(op)?)?;
+        let (segment_events, upgrade) = check_format(&store.path, &store.read(op)?)?;
+        store.segment_events = segment_events;
+        if upgrade && matches!(store.db, Handle::Write(_)) {
+            store.upgrade_format()?;
+        }
         store.publish_size()?;
         Ok(store)
     }
@@ -162,6 +166,20 @@ impl RedbStore {
             source: e.into(),
         })?;
         Ok(DeadLetter { id, ..letter })
+    }
+
+    /// Format 3 → 4: the tables are the same and format 3 records still decode (without
+    /// owner chains), so the version is all that changes.
+    fn upgrade_format(&self) -> Result<()> {
+        let op = StoreOp::Open;
+        let txn = self.write(op)?;
+        {
+            let mut meta = txn.open_table(META).map_err(|e| self.err(op, e))?;
+            meta.insert(KEY_FORMAT_VERSION, FORMAT_VERSION.to_string().as_bytes())
+                .map_err(|e| self.err(op, e))?;
+        }
+        txn.commit().map_err(|e| self.err(op, e))?;
+        Ok(())
     }
 
     fn read(&self, op: StoreOp) -> Result<ReadTransaction> {
@@ -387,8 +405,9 @@ fn guarded<T>(path: &str, open: impl FnOnce() -> Result<T, redb::DatabaseError>)
 }
 
 /// Refuses a file that is not a kev store, has another format version or a bad segment
-/// size; returns the segment size (seqs per index segment).
-fn check_format(path: &str, txn: &ReadTransaction) -> Result<u64> {
+/// size; returns the segment size (seqs per index segment) and whether the file has
+/// [`FORMAT_VERSION_UPGRADABLE`].
+fn check_format(path: &str, txn: &ReadTransaction) -> Result<(u64, bool)> {
     let op = StoreOp::Open;
     let meta = match txn.open_table(META) {
         Ok(t) => t,
@@ -405,10 +424,12 @@ fn check_format(path: &str, txn: &ReadTransaction) -> Result<u64> {
         .map_err(|e| store_error(path, op, e))?
         .map(|v| String::from_utf8_lossy(v.value()).into_owned());
     match found {
-        Some(v) if v == FORMAT_VERSION.to_string() => {
+        Some(v)
+            if v == FORMAT_VERSION.to_string() || v == FORMAT_VERSION_UPGRADABLE.to_string() =>
+        {
             match get_u64(op, path, &meta, KEY_SEGMENT_EVENTS)? {
                 0 => Err(bad_meta(path, KEY_SEGMENT_EVENTS)),
-                n => Ok(n),
+                n => Ok((n, v != FORMAT_VERSION.to_string())),
             }
         }
         Some(found) => Err(StoreError::UnsupportedFormat {
@@ -540,6 +561,9 @@ impl<'t> Indexes<'t> {
         self.time.insert(keys.time.as_slice(), ())?;
         self.namespace.insert(keys.namespace.as_slice(), ())?;
         self.object.insert(keys.object.as_slice(), ())?;
+        for owner in &keys.owners {
+            self.object.insert(owner.as_slice(), ())?;
+        }
         let bounds = SegmentBounds::at(keys.time_key());
         match self.touched.last_mut() {
             Some((last, b)) if *last == segment => b.widen(&bounds),
@@ -553,6 +577,9 @@ impl<'t> Indexes<'t> {
         self.time.remove(keys.time.as_slice())?;
         self.namespace.remove(keys.namespace.as_slice())?;
         self.object.remove(keys.object.as_slice())?;
+        for owner in &keys.owners {
+            self.object.remove(owner.as_slice())?;
+        }
         Ok(())
     }
 

@@ -24,8 +24,13 @@ pub const DEAD_LETTERS: TableDefinition<u64, &[u8]> = TableDefinition::new("dead
 /// `state`: (namespace, key) → bytes.
 pub const STATE: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("state");
 
-/// The on-disk format this crate writes and reads, stored as ASCII decimal.
-pub const FORMAT_VERSION: u32 = 3;
+/// The on-disk format this crate writes and reads, stored as ASCII decimal. 4: event
+/// records carry owner chains.
+pub const FORMAT_VERSION: u32 = 4;
+
+/// The format before owner chains: same tables, records without chains, which the codec
+/// still reads. A read-write open upgrades it in place by writing the new version.
+pub const FORMAT_VERSION_UPGRADABLE: u32 = 3;
 
 pub const KEY_FORMAT_VERSION: &str = "format_version";
 pub const KEY_LAST_SEQ: &str = "last_seq";

@@ -6,6 +6,8 @@
 
 use std::path::Path;
 
+use redb::ReadableDatabase;
+
 use kev_core::testkit::store::events;
 use kev_core::{Store, StoreError};
 use kev_storage_redb::{FILE_NAME, FORMAT_VERSION, RedbOptions, RedbStore};
@@ -28,6 +30,14 @@ fn set_meta(dir: &Path, key: &str, value: &[u8]) {
         t.insert(key, value).unwrap();
     }
     txn.commit().unwrap();
+}
+
+fn meta_value(dir: &Path, key: &str) -> Option<Vec<u8>> {
+    let db = redb::Database::open(dir.join(FILE_NAME)).unwrap();
+    let txn = db.begin_read().unwrap();
+    let meta: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+    let t = txn.open_table(meta).unwrap();
+    t.get(key).unwrap().map(|v| v.value().to_vec())
 }
 
 fn set_format_version(dir: &Path, version: &str) {
@@ -53,8 +63,8 @@ fn newer_or_older_format_version_is_refused_untouched() {
     let d = tempfile::tempdir().unwrap();
     filled(d.path());
     // "1" and "2": the formats before compressed chunks and before index segments; there
-    // were no users, so no migration.
-    for version in ["1", "2", "4", "1.5", ""] {
+    // were no users, so no migration. ("3" is upgraded: `format_3_is_upgraded_in_place`.)
+    for version in ["1", "2", "5", "1.5", ""] {
         set_format_version(d.path(), version);
         let before = file_bytes(d.path());
         let err = RedbStore::open(d.path(), RedbOptions::default()).unwrap_err();
@@ -73,6 +83,30 @@ fn newer_or_older_format_version_is_refused_untouched() {
     set_format_version(d.path(), &FORMAT_VERSION.to_string());
     let s = RedbStore::open(d.path(), RedbOptions::default()).unwrap();
     assert_eq!(s.stats().unwrap().events, 50);
+}
+
+/// A format 3 file (records without owner chains) opens read-only as it is and is
+/// upgraded to format 4 by a read-write open; its events read back, new ones carry chains.
+#[test]
+fn format_3_is_upgraded_in_place() {
+    let d = tempfile::tempdir().unwrap();
+    filled(d.path());
+    set_format_version(d.path(), "3");
+    let before = file_bytes(d.path());
+    let ro = RedbStore::open(d.path(), RedbOptions::read_only()).unwrap();
+    assert_eq!(ro.stats().unwrap().events, 50);
+    drop(ro);
+    assert!(
+        file_bytes(d.path()) == before,
+        "a read-only open changes nothing"
+    );
+    let s = RedbStore::open(d.path(), RedbOptions::default()).unwrap();
+    assert_eq!(s.read_log(0, usize::MAX).unwrap().len(), 50);
+    drop(s);
+    assert_eq!(
+        meta_value(d.path(), "format_version").as_deref(),
+        Some(FORMAT_VERSION.to_string().as_bytes())
+    );
 }
 
 #[test]

@@ -239,6 +239,13 @@ fn check_format(path: &str, db: &sled::Db) -> Result<()> {
         .map_err(|e| store_error(path, op, e))?
     {
         Some(v) if v.as_ref() == FORMAT_VERSION.to_string().as_bytes() => Ok(()),
+        // Format 1 → 2: only the version changes (format 1 records decode without chains).
+        Some(v) if v.as_ref() == FORMAT_VERSION_UPGRADABLE.to_string().as_bytes() => {
+            meta.insert(KEY_FORMAT_VERSION, FORMAT_VERSION.to_string().as_bytes())
+                .map_err(|e| store_error(path, op, e))?;
+            db.flush().map_err(|e| store_error(path, op, e))?;
+            Ok(())
+        }
         Some(v) => Err(StoreError::UnsupportedFormat {
             path: path.to_owned(),
             found: String::from_utf8_lossy(&v).into_owned(),
@@ -275,6 +282,9 @@ fn insert_indexes(
     time.insert(keys.time.as_slice(), &[])?;
     namespace.insert(keys.namespace.as_slice(), &[])?;
     object.insert(keys.object.as_slice(), &[])?;
+    for owner in &keys.owners {
+        object.insert(owner.as_slice(), &[])?;
+    }
     Ok(())
 }
 
@@ -285,6 +295,9 @@ fn remove_indexes(
     time.remove(keys.time.as_slice())?;
     namespace.remove(keys.namespace.as_slice())?;
     object.remove(keys.object.as_slice())?;
+    for owner in &keys.owners {
+        object.remove(owner.as_slice())?;
+    }
     Ok(())
 }
 

@@ -12,8 +12,13 @@ pub const CURSORS: &str = "cursors";
 pub const DEAD_LETTERS: &str = "dead_letters";
 pub const STATE: &str = "state";
 
-/// The on-disk format this crate writes and reads, stored as ASCII decimal.
-pub const FORMAT_VERSION: u32 = 1;
+/// The on-disk format this crate writes and reads, stored as ASCII decimal. 2: event
+/// records carry owner chains.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The format before owner chains: same trees, records without chains, which the codec
+/// still reads. Opening it upgrades it in place by writing the new version.
+pub const FORMAT_VERSION_UPGRADABLE: u32 = 1;
 
 pub const KEY_FORMAT_VERSION: &str = "format_version";
 pub const KEY_LAST_SEQ: &str = "last_seq";

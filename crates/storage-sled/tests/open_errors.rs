@@ -45,13 +45,13 @@ fn format_version(dir: &Path, set: Option<&str>) -> Option<Vec<u8>> {
 fn newer_format_version_is_refused_and_kept() {
     let d = tempfile::tempdir().unwrap();
     filled(d.path());
-    for version in ["2", "1.5", ""] {
+    for version in ["3", "1.5", ""] {
         format_version(d.path(), Some(version));
         let err = SledStore::open(d.path(), SledOptions::default()).unwrap_err();
         match &err {
             StoreError::UnsupportedFormat {
                 found, supported, ..
-            } => assert_eq!((found.as_str(), *supported), (version, 1)),
+            } => assert_eq!((found.as_str(), *supported), (version, 2)),
             other => panic!("expected UnsupportedFormat, got {other:?}"),
         }
         assert!(err.is_usage_error());
@@ -62,9 +62,21 @@ fn newer_format_version_is_refused_and_kept() {
             "the version must stay"
         );
     }
-    format_version(d.path(), Some("1"));
+    format_version(d.path(), Some("2"));
     let s = SledStore::open(d.path(), SledOptions::default()).unwrap();
     assert_eq!(s.stats().unwrap().events, 50, "nothing was lost meanwhile");
+}
+
+/// Format 1 (records without owner chains) is upgraded to 2 when opened.
+#[test]
+fn format_1_is_upgraded_in_place() {
+    let d = tempfile::tempdir().unwrap();
+    filled(d.path());
+    format_version(d.path(), Some("1"));
+    let s = SledStore::open(d.path(), SledOptions::default()).unwrap();
+    assert_eq!(s.read_log(0, usize::MAX).unwrap().len(), 50);
+    drop(s);
+    assert_eq!(format_version(d.path(), None).as_deref(), Some(&b"2"[..]));
 }
 
 #[test]

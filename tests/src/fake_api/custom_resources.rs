@@ -79,7 +79,44 @@ pub const SECRETS: ResourceKind = ResourceKind {
     generation: false,
 };
 
-const KINDS: [&ResourceKind; 2] = [&EVENT_POLICIES, &SECRETS];
+/// A workload kind of `group`/v1 (namespaced, no generation kept, no status subresource),
+/// for the kube source's owner walk.
+const fn workload(
+    group: &'static str,
+    plural: &'static str,
+    singular: &'static str,
+    kind: &'static str,
+) -> ResourceKind {
+    ResourceKind {
+        group,
+        version: "v1",
+        plural,
+        singular,
+        kind,
+        short_names: &[],
+        status_subresource: false,
+        generation: false,
+    }
+}
+
+pub const REPLICA_SETS: ResourceKind = workload("apps", "replicasets", "replicaset", "ReplicaSet");
+pub const DEPLOYMENTS: ResourceKind = workload("apps", "deployments", "deployment", "Deployment");
+pub const STATEFUL_SETS: ResourceKind =
+    workload("apps", "statefulsets", "statefulset", "StatefulSet");
+pub const DAEMON_SETS: ResourceKind = workload("apps", "daemonsets", "daemonset", "DaemonSet");
+pub const JOBS: ResourceKind = workload("batch", "jobs", "job", "Job");
+pub const CRON_JOBS: ResourceKind = workload("batch", "cronjobs", "cronjob", "CronJob");
+
+const KINDS: [&ResourceKind; 8] = [
+    &EVENT_POLICIES,
+    &SECRETS,
+    &REPLICA_SETS,
+    &DEPLOYMENTS,
+    &STATEFUL_SETS,
+    &DAEMON_SETS,
+    &JOBS,
+    &CRON_JOBS,
+];
 
 impl ResourceKind {
     /// `kev.dev/v1alpha1`, or `v1` for the core group.
@@ -498,6 +535,18 @@ impl FakeApiServer {
         object["kind"] = Value::from(kind.kind);
         self.shared
             .create_object(kind, namespace, object)
+            .map(|o| (*o).clone())
+    }
+
+    /// Deletes an object as a DELETE would.
+    pub fn delete_object(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Value, Value> {
+        self.shared
+            .delete_object(kind, namespace, name)
             .map(|o| (*o).clone())
     }
 

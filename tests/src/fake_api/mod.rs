@@ -82,7 +82,10 @@ use tokio::sync::watch as notify;
 use tokio::task::JoinHandle;
 
 pub use convert::{FieldError, Group};
-pub use custom_resources::{EVENT_POLICIES, ResourceKind, SECRETS};
+pub use custom_resources::{
+    CRON_JOBS, DAEMON_SETS, DEPLOYMENTS, EVENT_POLICIES, JOBS, REPLICA_SETS, ResourceKind, SECRETS,
+    STATEFUL_SETS,
+};
 pub use faults::{FaultPlan, HttpFault, StreamAction};
 pub use leases::LeaseWrite;
 pub use store::{Rendered, WriteError};

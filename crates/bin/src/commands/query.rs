@@ -75,6 +75,7 @@ pub fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
                 && events.iter().any(|e| !e.event.cluster.is_empty()),
             wide: false,
             width: terminal_width(),
+            paths: args.params.for_object.is_some(),
         };
         if events.is_empty() && matches!(args.output, OutputFormat::Table | OutputFormat::Wide) {
             eprintln!("No events found.");

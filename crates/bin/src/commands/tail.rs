@@ -40,6 +40,7 @@ pub fn tail(args: TailArgs) -> anyhow::Result<ExitCode> {
             cluster: false,
             wide: args.output == OutputFormat::Wide,
             width: super::query::terminal_width(),
+            paths: args.params.for_object.is_some(),
         };
         let mut last = access.last_seq().await?;
         let mut recent = access

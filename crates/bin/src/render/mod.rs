@@ -1,6 +1,7 @@
 //! How `kev query` and `kev tail` print events: table, wide, JSON lines, YAML.
 
 pub mod age;
+mod object_path;
 mod table;
 
 use std::io::{self, Write};

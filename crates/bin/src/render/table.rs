@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use kev_core::StoredEvent;
 
 use super::age::{age, human_duration};
+use super::object_path::object_path;
 
 /// Which columns to print.
 #[derive(Debug, Clone, Copy)]
@@ -17,6 +18,8 @@ pub struct TableStyle {
     pub wide: bool,
     /// Terminal width; the MESSAGE column is cut to fit. `None`: never cut.
     pub width: Option<usize>,
+    /// OBJECT shows the path below the owner root (`kev query --for`).
+    pub paths: bool,
 }
 
 /// `LAST SEEN` as kubectl shows it: `5m`, or `5m (x12 over 3h)` for repeated events.
@@ -69,7 +72,11 @@ pub fn write_table(
             row.push(last_seen(now, e));
             row.push(e.r#type.to_string());
             row.push(e.reason.clone());
-            row.push(e.regarding.kind_name());
+            row.push(if style.paths {
+                object_path(e)
+            } else {
+                e.regarding.kind_name()
+            });
             if style.wide {
                 row.push(e.regarding.field_path.clone());
                 let source = match (e.reporting_controller.as_str(), e.source_host.as_str()) {
@@ -173,6 +180,7 @@ mod tests {
             cluster: false,
             wide: false,
             width: None,
+            paths: false,
         };
         write_table(&mut out, now, &[StoredEvent { seq: 1, event }], style).unwrap();
         let text = String::from_utf8(out).unwrap();
@@ -202,6 +210,7 @@ mod tests {
             cluster: false,
             wide: true,
             width: Some(120),
+            paths: false,
         };
         write_table(&mut out, now, &[StoredEvent { seq: 1, event }], style).unwrap();
         let text = String::from_utf8(out).unwrap();

@@ -106,6 +106,7 @@ impl Normalizer for DefaultNormalizer {
             count,
             deprecated_count,
             series,
+            owners,
             ..
         } = raw;
 
@@ -168,6 +169,7 @@ impl Normalizer for DefaultNormalizer {
             action: action.unwrap_or_default(),
             regarding,
             related: related.map(object_ref),
+            owners,
             reporting_controller,
             reporting_instance: present(reporting_instance).unwrap_or_default(),
             source_host: source_host.or(deprecated_host).unwrap_or_default(),

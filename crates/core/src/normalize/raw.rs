@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer};
 
+use crate::owners::OwnerChain;
+
 /// A Kubernetes Event of either API group, as read from JSON or YAML.
 ///
 /// Every field is optional here; the normalizer decides what is required. Fields of
@@ -59,6 +61,11 @@ pub struct KubeEvent {
     #[serde(deserialize_with = "lenient_count")]
     pub deprecated_count: Option<i64>,
     pub series: Option<KubeEventSeries>,
+
+    /// Not part of the API object: the involved object's owners, when the source knows
+    /// them (kev-kube-source reads them from `ownerReferences`).
+    #[serde(skip)]
+    pub owners: OwnerChain,
 }
 
 /// The part of `metadata` kev keeps.

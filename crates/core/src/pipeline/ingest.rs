@@ -11,6 +11,7 @@ use crate::event::Event;
 use crate::filter::Filter;
 use crate::metrics as m;
 use crate::normalize::Normalizer;
+use crate::owners::infer_chain;
 use crate::source::{CommitHook, EventSource, RawEvent, SourceError, SourceItem};
 use crate::store::{AppendOutcome, AsyncStore, Checkpoint};
 
@@ -159,6 +160,10 @@ impl Ingest {
             report.filtered += 1;
             metrics::counter!(m::EVENTS_FILTERED_TOTAL, "stage" => "store").increment(1);
             return;
+        }
+        // A source without the API (replay, an agent that sent none): the names' chain.
+        if event.owners.is_empty() {
+            event.owners = infer_chain(&event.regarding);
         }
         pending.events.push(event);
     }

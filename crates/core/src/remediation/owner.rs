@@ -1,19 +1,9 @@
 //! [`owner_of`]: the workload that owns an event's object, where that is cheap to see.
 
 use crate::event::Event;
+use crate::owners::names::pod_owner;
 
-/// The characters Kubernetes uses for generated name suffixes and pod-template hashes
-/// (`k8s.io/apimachinery/pkg/util/rand`): no vowels, no look-alikes.
-const GENERATED: &str = "bcdfghjklmnpqrstvwxz2456789";
-
-/// An owning workload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owner {
-    /// `ReplicaSet`, `StatefulSet`, the related object's kind, or `Workload` for a Job
-    /// or DaemonSet child (their pod names look the same).
-    pub kind: String,
-    pub name: String,
-}
+pub use crate::owners::names::Owner;
 
 /// The owner of the event's object: the related object when it is a workload, else,
 /// for a Pod, the owner its generated name shows (`web-7d4b9c8f6-x2x4z` → ReplicaSet
@@ -44,35 +34,7 @@ pub fn owner_of(event: &Event) -> Option<Owner> {
     if event.regarding.kind != "Pod" {
         return None;
     }
-    let (base, suffix) = event.regarding.name.rsplit_once('-')?;
-    if base.is_empty() {
-        return None;
-    }
-    if !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(Owner {
-            kind: "StatefulSet".to_owned(),
-            name: base.to_owned(),
-        });
-    }
-    if suffix.len() != 5 || !generated(suffix) {
-        return None;
-    }
-    let replica_set = base
-        .rsplit_once('-')
-        .is_some_and(|(_, hash)| (6..=10).contains(&hash.len()) && generated(hash));
-    Some(Owner {
-        kind: if replica_set {
-            "ReplicaSet"
-        } else {
-            "Workload"
-        }
-        .to_owned(),
-        name: base.to_owned(),
-    })
-}
-
-fn generated(s: &str) -> bool {
-    s.chars().all(|c| GENERATED.contains(c))
+    pod_owner(&event.regarding.name)
 }
 
 #[cfg(test)]

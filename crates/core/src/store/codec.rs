@@ -1,11 +1,15 @@
 //! [`encode_event`] / [`decode_event`]: the compact binary record the embedded stores keep.
 //!
-//! Format version 1, one record per event:
+//! Format version 2, one record per event:
 //!
 //! ```text
-//! u8 version (=1) · u8 flags · u8 more-flags · fields in declaration order
+//! u8 version (=2) · u8 flags · u8 more-flags · fields in declaration order
+//! · owner chain: u8 (1 = inferred) · count · per owner kind, name, uid (u8 1 + 16 bytes
+//!   for an RFC 4122 uid, else u8 0 + string)
 //! strings: LEB128 length + UTF-8 · integers: LEB128 (signed: zigzag)
 //! ```
+//!
+//! Version 1 records (kev before owner chains) have no chain; they decode with an empty one.
 //!
 //! Repetition typical of Kubernetes Events is not written twice: a regarding namespace equal
 //! to the event's, an event name of the form `<regarding name>.<suffix>`, RFC 4122 uids (16
@@ -17,9 +21,13 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 
 use crate::event::{Event, EventType, ObjectRef};
+use crate::owners::{OwnerChain, OwnerLink};
 
 /// The version byte every record starts with.
-pub const RECORD_VERSION: u8 = 1;
+pub const RECORD_VERSION: u8 = 2;
+
+/// Records before owner chains: still read.
+const RECORD_VERSION_NO_OWNERS: u8 = 1;
 
 /// Why a record could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -140,13 +148,14 @@ pub fn encode_event(event: &Event, out: &mut Vec<u8>) {
     put_varint(out, u64::from(event.count));
     put_map(out, &event.labels);
     put_map(out, &event.annotations);
+    put_owners(out, &event.owners);
 }
 
 /// Decodes a record written by [`encode_event`].
 pub fn decode_event(bytes: &[u8]) -> Result<Event, DecodeError> {
     let mut r = Reader { bytes, pos: 0 };
     let version = r.byte("version").map_err(|_| DecodeError::Empty)?;
-    if version != RECORD_VERSION {
+    if version != RECORD_VERSION && version != RECORD_VERSION_NO_OWNERS {
         return Err(DecodeError::Version(version));
     }
     let flags = r.byte("flags")?;
@@ -197,6 +206,11 @@ pub fn decode_event(bytes: &[u8]) -> Result<Event, DecodeError> {
     let count = u32::try_from(r.varint("count")?).map_err(|_| DecodeError::Range("count"))?;
     let labels = r.map("labels")?;
     let annotations = r.map("annotations")?;
+    let owners = if version == RECORD_VERSION {
+        r.owners()?
+    } else {
+        OwnerChain::default()
+    };
     if r.pos != bytes.len() {
         return Err(DecodeError::Trailing(bytes.len() - r.pos));
     }
@@ -217,6 +231,7 @@ pub fn decode_event(bytes: &[u8]) -> Result<Event, DecodeError> {
         action,
         regarding,
         related,
+        owners,
         reporting_controller,
         reporting_instance,
         source_host,
@@ -332,6 +347,18 @@ fn put_map(out: &mut Vec<u8>, map: &BTreeMap<String, String>) {
     }
 }
 
+fn put_owners(out: &mut Vec<u8>, chain: &OwnerChain) {
+    out.push(u8::from(chain.inferred));
+    put_varint(out, chain.links.len() as u64);
+    for link in &chain.links {
+        put_str(out, &link.kind);
+        put_str(out, &link.name);
+        let uid = parse_uuid(&link.uid);
+        out.push(u8::from(uid.is_some()));
+        put_uid(out, &link.uid, uid);
+    }
+}
+
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -402,6 +429,24 @@ impl Reader<'_> {
             uid,
             field_path,
         })
+    }
+
+    fn owners(&mut self) -> Result<OwnerChain, DecodeError> {
+        let inferred = match self.byte("owners")? {
+            0 => false,
+            1 => true,
+            _ => return Err(DecodeError::Range("owners")),
+        };
+        let n = self.varint("owners")?;
+        let mut links = Vec::new();
+        for _ in 0..n {
+            let kind = self.string("owner kind")?;
+            let name = self.string("owner name")?;
+            let uuid = self.byte("owner uid")? == 1;
+            let uid = self.uid(uuid, "owner uid")?;
+            links.push(OwnerLink { kind, name, uid });
+        }
+        Ok(OwnerChain { links, inferred })
     }
 
     fn time(&mut self, base_seconds: i64, what: &'static str) -> Result<Timestamp, DecodeError> {
@@ -486,10 +531,37 @@ mod tests {
             labels: [("a".to_owned(), "b".to_owned())].into(),
             annotations: [("ü".to_owned(), String::new())].into(),
             truncated: true,
+            owners: OwnerChain {
+                links: vec![
+                    OwnerLink {
+                        uid: "2b6f2c1e-6c8a-4d8e-9f1a-2b3c4d5e6f70".into(),
+                        ..OwnerLink::new("ReplicaSet", "web-7d4b9c8f6")
+                    },
+                    OwnerLink {
+                        uid: "not-a-uuid".into(),
+                        ..OwnerLink::new("Deployment", "web")
+                    },
+                ],
+                inferred: false,
+            },
             ..Default::default()
         };
         roundtrip(&e);
         roundtrip(&Event::default());
+    }
+
+    #[test]
+    fn version_1_records_decode_without_owners() {
+        let e = Event {
+            reason: "BackOff".into(),
+            ..Default::default()
+        };
+        let mut buf = Vec::new();
+        encode_event(&e, &mut buf);
+        // A version 1 record is a version 2 record without the chain (2 bytes when empty).
+        buf.truncate(buf.len() - 2);
+        buf[0] = 1;
+        assert_eq!(decode_event(&buf), Ok(e));
     }
 
     #[test]

@@ -10,6 +10,11 @@
 //! object index     len16 · lowercase(kind) · len16 · name · time · seq
 //! ```
 //!
+//! The object index holds an event under its involved object and under each owner in
+//! its chain ([`IndexKeys::owners`]), so the events of a Deployment and of everything it
+//! owned are one range (`Query::owned`); a query for the object alone drops the owned
+//! ones when it filters.
+//!
 //! A store may cut the namespace and object indexes into segments of consecutive seqs
 //! ([`super::segments`]); their keys then start with the segment (`u64`, big-endian).
 //!
@@ -34,12 +39,14 @@ pub enum Index {
     Object,
 }
 
-/// The three index keys of one stored event.
+/// The index keys of one stored event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexKeys {
     pub time: Vec<u8>,
     pub namespace: Vec<u8>,
     pub object: Vec<u8>,
+    /// Object-index keys of the event's owners (kind + name of each link of its chain).
+    pub owners: Vec<Vec<u8>>,
 }
 
 impl IndexKeys {
@@ -86,18 +93,28 @@ impl IndexKeys {
         namespace.extend_from_slice(segment);
         put_part(&mut namespace, event.namespace.as_bytes());
         namespace.extend_from_slice(&suffix);
-        let kind = &event.regarding.kind;
-        let name = &event.regarding.name;
-        let mut object =
-            Vec::with_capacity(segment.len() + 4 + kind.len() + name.len() + SUFFIX_LEN);
-        object.extend_from_slice(segment);
-        put_lowercase_part(&mut object, kind.as_bytes());
-        put_part(&mut object, name.as_bytes());
-        object.extend_from_slice(&suffix);
+        let object_key = |kind: &str, name: &str| {
+            let mut key =
+                Vec::with_capacity(segment.len() + 4 + kind.len() + name.len() + SUFFIX_LEN);
+            key.extend_from_slice(segment);
+            put_lowercase_part(&mut key, kind.as_bytes());
+            put_part(&mut key, name.as_bytes());
+            key.extend_from_slice(&suffix);
+            key
+        };
+        let object = object_key(&event.regarding.kind, &event.regarding.name);
+        let owners = event
+            .owners
+            .links
+            .iter()
+            .map(|l| object_key(&l.kind, &l.name))
+            .filter(|k| *k != object)
+            .collect();
         Self {
             time: suffix.to_vec(),
             namespace,
             object,
+            owners,
         }
     }
 }

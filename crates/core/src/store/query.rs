@@ -43,6 +43,9 @@ pub struct Query {
     pub limit: Option<usize>,
     /// Only the latest stored version of each event (by uid), which carries its count.
     pub collapse: bool,
+    /// With `kind` and `name`: also the events of every object the named one owns or
+    /// owned (whose owner chain names it), as `kev query --for`.
+    pub owned: bool,
 }
 
 impl Query {
@@ -52,13 +55,19 @@ impl Query {
             want.as_deref().is_none_or(|w| w == have)
         }
         let time = event.time();
+        let object = |kind: &str, name: &str| {
+            self.kind
+                .as_deref()
+                .is_none_or(|k| k.eq_ignore_ascii_case(kind))
+                && eq(&self.name, name)
+        };
+        let owned = self.owned
+            && self.kind.is_some()
+            && self.name.is_some()
+            && event.owners.links.iter().any(|l| object(&l.kind, &l.name));
         eq(&self.cluster, &event.cluster)
             && eq(&self.namespace, &event.namespace)
-            && self
-                .kind
-                .as_deref()
-                .is_none_or(|k| k.eq_ignore_ascii_case(&event.regarding.kind))
-            && eq(&self.name, &event.regarding.name)
+            && (object(&event.regarding.kind, &event.regarding.name) || owned)
             && eq(&self.reason, &event.reason)
             && self.r#type.as_ref().is_none_or(|t| *t == event.r#type)
             && self.since.is_none_or(|s| time.is_some_and(|t| t >= s))

@@ -17,11 +17,17 @@ pub struct QueryParams {
     #[arg(long, short = 'n')]
     pub namespace: Option<String>,
     /// Involved object kind (`Pod`, `deployment`, …; case-insensitive).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "for_object")]
     pub kind: Option<String>,
     /// Involved object name.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "for_object")]
     pub name: Option<String>,
+    /// KIND/NAME (`deployment/web`, `rs/web-7d4b9c8f6`, `pod/NAME`, `node/NAME`): the
+    /// events of that object and of everything it owns or owned (its ReplicaSets, their
+    /// Pods, …), by the owner chains stored with the events.
+    #[arg(long = "for", value_name = "KIND/NAME")]
+    #[serde(rename = "for")]
+    pub for_object: Option<String>,
     /// Reason, exact (`BackOff`).
     #[arg(long)]
     pub reason: Option<String>,
@@ -57,11 +63,19 @@ pub struct QueryParams {
 impl QueryParams {
     /// The store query for these filters, relative times taken at `now`.
     pub fn to_query(&self, now: jiff::Timestamp) -> Result<Query, DaemonError> {
+        let (kind, name) = match &self.for_object {
+            Some(text) => {
+                let (kind, name) = parse_for(text)?;
+                (Some(kind), Some(name))
+            }
+            None => (self.kind.clone(), self.name.clone()),
+        };
         Ok(Query {
             cluster: self.cluster.clone(),
             namespace: self.namespace.clone(),
-            kind: self.kind.clone(),
-            name: self.name.clone(),
+            kind,
+            name,
+            owned: self.for_object.is_some(),
             reason: self.reason.clone(),
             r#type: self.r#type.as_deref().map(parse_type).transpose()?,
             since: self
@@ -85,6 +99,30 @@ impl QueryParams {
             collapse: self.collapse,
         })
     }
+}
+
+/// `--for KIND/NAME`: the kind (kubectl's short names accepted) and the name.
+fn parse_for(text: &str) -> Result<(String, String), DaemonError> {
+    let usage =
+        |why: &str| DaemonError::Usage(format!("--for {text:?}: {why}, e.g. deployment/web"));
+    let (kind, name) = text
+        .split_once('/')
+        .ok_or_else(|| usage("expected KIND/NAME"))?;
+    if kind.is_empty() || name.is_empty() || name.contains('/') {
+        return Err(usage("expected KIND/NAME"));
+    }
+    let kind = match kind.to_ascii_lowercase().as_str() {
+        "deploy" | "deployment" | "deployments" => "Deployment",
+        "rs" | "replicaset" | "replicasets" => "ReplicaSet",
+        "sts" | "statefulset" | "statefulsets" => "StatefulSet",
+        "ds" | "daemonset" | "daemonsets" => "DaemonSet",
+        "job" | "jobs" => "Job",
+        "cj" | "cronjob" | "cronjobs" => "CronJob",
+        "po" | "pod" | "pods" => "Pod",
+        "no" | "node" | "nodes" => "Node",
+        _ => kind,
+    };
+    Ok((kind.to_owned(), name.to_owned()))
 }
 
 fn parse_type(t: &str) -> Result<EventType, DaemonError> {
@@ -144,5 +182,29 @@ mod tests {
             ..Default::default()
         };
         assert!(bad.to_query(now).is_err());
+    }
+
+    #[test]
+    fn for_names_an_object_and_what_it_owns() {
+        let now = jiff::Timestamp::now();
+        let q = |text: &str| {
+            QueryParams {
+                for_object: Some(text.into()),
+                ..Default::default()
+            }
+            .to_query(now)
+        };
+        let deploy = q("deploy/web").unwrap();
+        assert_eq!(
+            (deploy.kind.as_deref(), deploy.name.as_deref(), deploy.owned),
+            (Some("Deployment"), Some("web"), true)
+        );
+        assert_eq!(q("rs/web-1").unwrap().kind.as_deref(), Some("ReplicaSet"));
+        assert_eq!(q("Widget/w").unwrap().kind.as_deref(), Some("Widget"));
+        for bad in ["web", "/web", "deployment/", "a/b/c"] {
+            let err = q(bad).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("--for {bad:?}")), "{err}");
+        }
+        assert!(!QueryParams::default().to_query(now).unwrap().owned);
     }
 }

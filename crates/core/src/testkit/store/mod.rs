@@ -931,6 +931,155 @@ pub fn stats_follow_the_log<F: StoreFactory>(f: &F) {
     assert!(st2.bytes > st.bytes);
 }
 
+/// Each event's owner chain comes back from the log and from queries, uids and the
+/// inferred flag included, and after a reopen.
+pub fn owner_chains_are_kept<F: StoreFactory>(f: &F) {
+    use crate::owners::{OwnerChain, OwnerLink};
+    let d = dir();
+    let s = f.open(d.path());
+    let mut resolved = event("o1", "1", "shop", "Pod", "web-7d4b9c8f6-x2x4z", 1);
+    resolved.owners = OwnerChain {
+        links: vec![
+            OwnerLink {
+                uid: "5c3e0d1a-2b4f-4c6d-8e9f-0a1b2c3d4e5f".into(),
+                ..OwnerLink::new("ReplicaSet", "web-7d4b9c8f6")
+            },
+            OwnerLink {
+                uid: "deploy-web".into(),
+                ..OwnerLink::new("Deployment", "web")
+            },
+        ],
+        inferred: false,
+    };
+    let mut inferred = event("o2", "1", "shop", "Pod", "db-0", 2);
+    inferred.owners = OwnerChain {
+        links: vec![OwnerLink::new("StatefulSet", "db")],
+        inferred: true,
+    };
+    let alone = event("o3", "1", "", "Node", "node-1", 3);
+    let all = vec![resolved, inferred, alone];
+    s.append(&all, None).unwrap();
+    let check = |s: &F::Store| {
+        let log: Vec<Event> = all_log(s).into_iter().map(|e| e.event).collect();
+        assert_eq!(log, all);
+        let q = Query {
+            namespace: Some("shop".into()),
+            order: Order::OldestFirst,
+            ..Default::default()
+        };
+        let found: Vec<OwnerChain> = s
+            .query(&q)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event.owners)
+            .collect();
+        assert_eq!(found, [all[0].owners.clone(), all[1].owners.clone()]);
+    };
+    check(&s);
+    if f.persistent() {
+        drop(s);
+        check(&f.open(d.path()));
+    }
+}
+
+/// `owned`: a Deployment's query finds its own events and those of every ReplicaSet and
+/// Pod whose chain names it, in time order, within the window; without `owned` only its
+/// own; another Deployment's are not mixed in; retention removes the owned entries too.
+pub fn query_owned_follows_owner_chains<F: StoreFactory>(f: &F) {
+    use crate::owners::{OwnerChain, OwnerLink};
+    let d = dir();
+    let s = f.open(d.path());
+    let chain = |links: &[(&str, &str)]| OwnerChain {
+        links: links.iter().map(|(k, n)| OwnerLink::new(k, n)).collect(),
+        inferred: true,
+    };
+    let mut all = Vec::new();
+    let mut push = |uid: &str, kind: &str, name: &str, secs: i64, owners: OwnerChain| {
+        let mut e = event(uid, "1", "shop", kind, name, secs);
+        e.owners = owners;
+        all.push(e);
+    };
+    let web = [("ReplicaSet", "web-7d4b9c8f6"), ("Deployment", "web")];
+    push("d", "Deployment", "web", 1, OwnerChain::default());
+    push("rs", "ReplicaSet", "web-7d4b9c8f6", 2, chain(&web[1..]));
+    push("p1", "Pod", "web-7d4b9c8f6-x2x4z", 3, chain(&web));
+    push(
+        "other",
+        "Pod",
+        "api-5f6b8d9c47-qwxzr",
+        4,
+        chain(&[("ReplicaSet", "api-5f6b8d9c47"), ("Deployment", "api")]),
+    );
+    push(
+        "p2",
+        "Pod",
+        "web-6c5d4b3a29-bcdfg",
+        5,
+        chain(&[("ReplicaSet", "web-6c5d4b3a29"), ("Deployment", "web")]),
+    );
+    push(
+        "late",
+        "Pod",
+        "web-6c5d4b3a29-zzzzz",
+        50,
+        chain(&[("ReplicaSet", "web-6c5d4b3a29"), ("Deployment", "web")]),
+    );
+    s.append(&all, None).unwrap();
+    let uids = |q: &Query| -> Vec<String> {
+        s.query(q)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event.uid)
+            .collect()
+    };
+    let q = Query {
+        kind: Some("deployment".into()),
+        name: Some("web".into()),
+        until: Some(at(10)),
+        owned: true,
+        order: Order::OldestFirst,
+        ..Default::default()
+    };
+    assert_eq!(uids(&q), ["d", "rs", "p1", "p2"]);
+    assert_eq!(
+        uids(&Query {
+            owned: false,
+            ..q.clone()
+        }),
+        ["d"]
+    );
+    let rs = Query {
+        kind: Some("ReplicaSet".into()),
+        name: Some("web-6c5d4b3a29".into()),
+        until: None,
+        ..q.clone()
+    };
+    assert_eq!(uids(&rs), ["p2", "late"]);
+    assert_eq!(
+        uids(&Query {
+            namespace: Some("other".into()),
+            ..q.clone()
+        }),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        uids(&Query {
+            order: Order::NewestFirst,
+            limit: Some(2),
+            until: None,
+            ..q.clone()
+        }),
+        ["late", "p2"]
+    );
+    // Retention removes the events and their owner entries: nothing dangles.
+    let r = Retention {
+        max_events: Some(1),
+        ..delivered_retention()
+    };
+    s.compact(&r, at(100), 100).unwrap();
+    assert_eq!(uids(&Query { until: None, ..q }), ["late"]);
+}
+
 /// Generates one `#[test]` per conformance check, for a [`StoreFactory`] expression.
 ///
 /// ```
@@ -964,7 +1113,9 @@ macro_rules! store_conformance_tests {
             retention_waits_for_dead_letters,
             state_get_put,
             reopen_keeps_everything,
-            stats_follow_the_log
+            stats_follow_the_log,
+            owner_chains_are_kept,
+            query_owned_follows_owner_chains
         );
     };
 }
@@ -1006,4 +1157,6 @@ pub fn run_all<F: StoreFactory>(f: &F) {
     state_get_put(f);
     reopen_keeps_everything(f);
     stats_follow_the_log(f);
+    owner_chains_are_kept(f);
+    query_owned_follows_owner_chains(f);
 }

@@ -73,6 +73,14 @@ pub fn typical_event(i: u64) -> Event {
         n % 250,
         n % 200
     );
+    let regarding = ObjectRef {
+        api_version: "v1".into(),
+        kind: "Pod".into(),
+        namespace: ns.clone(),
+        name: pod.clone(),
+        uid: uuid(n, 2),
+        field_path: "spec.containers{app}".into(),
+    };
     Event {
         cluster: "prod-eu-1".into(),
         namespace: ns.clone(),
@@ -87,14 +95,8 @@ pub fn typical_event(i: u64) -> Event {
         reason: reason.into(),
         message,
         action: String::new(),
-        regarding: ObjectRef {
-            api_version: "v1".into(),
-            kind: "Pod".into(),
-            namespace: ns,
-            name: pod,
-            uid: uuid(n, 2),
-            field_path: "spec.containers{app}".into(),
-        },
+        owners: crate::owners::infer_chain(&regarding),
+        regarding,
         related: None,
         reporting_controller: "kubelet".into(),
         reporting_instance: format!("node-{}", n % 50),
