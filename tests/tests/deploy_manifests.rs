@@ -142,6 +142,8 @@ struct Manifests {
     deployments: Vec<Deployment>,
     services: Vec<Service>,
     service_monitors: Vec<ServiceMonitor>,
+    /// Its groups are checked by promtool in `alert_rules.rs`.
+    prometheus_rules: Vec<Value>,
     crds: Vec<CustomResourceDefinition>,
 }
 
@@ -172,6 +174,7 @@ fn load() -> Manifests {
             ("monitoring.coreos.com/v1", "ServiceMonitor") => {
                 m.service_monitors.push(strict(o, &doc))
             }
+            ("monitoring.coreos.com/v1", "PrometheusRule") => m.prometheus_rules.push(doc),
             other => panic!("{origin}: no check for {other:?}; add it to this test"),
         }
     }
@@ -193,6 +196,7 @@ fn every_manifest_parses_strictly_and_each_kind_is_there_once() {
         ("Deployment", m.deployments.len()),
         ("Service", m.services.len()),
         ("ServiceMonitor", m.service_monitors.len()),
+        ("PrometheusRule", m.prometheus_rules.len()),
         ("CustomResourceDefinition", m.crds.len()),
     ];
     for (kind, n) in counts {

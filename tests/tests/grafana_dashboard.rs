@@ -1,5 +1,6 @@
 //! `deploy/grafana/kev-dashboard.json` is a Grafana dashboard whose every query names
-//! metrics that kev defines in `crates/core/src/metrics.rs`.
+//! metrics that kev defines in `crates/core/src/metrics.rs` (the state gauges also in a
+//! real exposition), and every shipped alert has a panel showing its signal.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a panic is a failed test
 
 use std::collections::BTreeSet;
@@ -131,4 +132,74 @@ fn metric_names_are_read_from_expressions() {
         ),
         ["kev_sink_latency_seconds", "kev_store_bytes"]
     );
+}
+
+/// The alerts of `deploy/alerts/kev-rules.yaml`: (name, the metrics its expression uses).
+fn alert_signals() -> Vec<(String, BTreeSet<String>)> {
+    let text = std::fs::read_to_string(repo_root().join("deploy/alerts/kev-rules.yaml")).unwrap();
+    let rules: Value = serde_norway::from_str(&text).unwrap();
+    let mut out = Vec::new();
+    for group in rules["groups"].as_array().unwrap() {
+        for rule in group["rules"].as_array().unwrap() {
+            let metrics = metrics_in(rule["expr"].as_str().unwrap())
+                .into_iter()
+                .collect();
+            out.push((rule["alert"].as_str().unwrap().to_owned(), metrics));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_alert_has_a_panel_showing_its_signal() {
+    let d = dashboard();
+    for (alert, metrics) in alert_signals() {
+        let mut shown = BTreeSet::new();
+        let mut named = false;
+        for panel in d["panels"].as_array().unwrap() {
+            let description = panel["description"].as_str().unwrap_or_default();
+            if !description.contains(&alert) {
+                continue;
+            }
+            named = true;
+            for target in panel["targets"].as_array().into_iter().flatten() {
+                shown.extend(metrics_in(target["expr"].as_str().unwrap()));
+            }
+        }
+        assert!(named, "no panel's description names {alert}");
+        let missing: Vec<_> = metrics.difference(&shown).collect();
+        assert!(
+            missing.is_empty(),
+            "the panels of {alert} do not show {missing:?}"
+        );
+    }
+}
+
+/// The state gauges are rendered by the condition tracker, outside the recorder: the
+/// names the dashboard queries are those of a real exposition.
+#[test]
+fn the_state_gauges_queried_are_in_the_trackers_exposition() {
+    use kev_core::condition::{ConditionConfig, ConditionTracker};
+    let tracker = ConditionTracker::new(ConditionConfig::default());
+    tracker.observe(&kev_core::Event {
+        reason: "BackOff".into(),
+        regarding: kev_core::ObjectRef {
+            kind: "Pod".into(),
+            name: "p".into(),
+            ..Default::default()
+        },
+        last_seen: Some(jiff::Timestamp::now()),
+        ..Default::default()
+    });
+    let exposition = tracker.render();
+    let rendered: BTreeSet<String> = metrics_in(&exposition).into_iter().collect();
+    let queried: BTreeSet<String> = queries(&dashboard())
+        .iter()
+        .flat_map(|(_, expr)| metrics_in(expr))
+        .filter(|m| m.contains("condition"))
+        .collect();
+    assert!(queried.len() >= 2, "{queried:?}");
+    for name in queried {
+        assert!(rendered.contains(&name), "{name} is not in\n{exposition}");
+    }
 }

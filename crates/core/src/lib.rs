@@ -53,6 +53,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod condition;
 pub mod config;
 pub mod enrich;
 pub mod event;

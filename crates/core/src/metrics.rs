@@ -26,6 +26,10 @@ pub const STORE_EVENTS: &str = "kev_store_events";
 pub const STORE_BYTES: &str = "kev_store_bytes";
 pub const STORE_APPEND_SECONDS: &str = "kev_store_append_seconds";
 pub const STORE_COMPACTED_TOTAL: &str = "kev_store_compacted_total";
+/// The store's hard caps (`store.retention.hard_max_events` / `hard_max_bytes`), set
+/// when configured: past them undelivered events are evicted.
+pub const STORE_CAP_EVENTS: &str = "kev_store_cap_events";
+pub const STORE_CAP_BYTES: &str = "kev_store_cap_bytes";
 pub const STORE_EVICTED_UNDELIVERED_TOTAL: &str = "kev_store_evicted_undelivered_total";
 
 pub const WATCH_CONNECTED: &str = "kev_watch_connected";
@@ -67,6 +71,15 @@ pub const NATS_ACKED_TOTAL: &str = "kev_nats_acked_total";
 /// 1 while this process holds the leader Lease, 0 while it is a standby (only with
 /// `leader_election.enabled`).
 pub const LEADER: &str = "kev_leader";
+/// 1 while `/readyz` answers ready, 0 while not; measured at each scrape of `/metrics`.
+pub const READY: &str = "kev_ready";
 /// Leader Lease transitions seen by this process, by `event` (`acquired`, `lost`,
 /// `released`).
 pub const LEADER_TRANSITIONS_TOTAL: &str = "kev_leader_transitions_total";
+/// Objects currently in a failure condition seen through events, by `namespace`,
+/// `kind` and `reason` (the condition); rendered by `kev_core::condition`.
+pub const OBJECTS_IN_CONDITION: &str = "kev_objects_in_condition";
+/// Seconds the oldest object of each `kev_objects_in_condition` series has been in it.
+pub const CONDITION_SECONDS: &str = "kev_condition_seconds";
+/// Failure events of objects the condition tracker had no room for (`max_objects`).
+pub const CONDITIONS_UNTRACKED_TOTAL: &str = "kev_conditions_untracked_total";

@@ -1,7 +1,10 @@
 //! [`Daemon`]: `kev run` — servers, signals, leader election, the pipeline with its
 //! compactor and EventPolicies, until the source ends or a signal stops it.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use kev_core::condition::{ConditionClock, ConditionTracker};
 
 use kev_core::pipeline::CompactorConfig;
 use tokio_util::sync::CancellationToken;
@@ -50,14 +53,29 @@ impl Daemon {
         if let Some(c) = &candidate {
             readiness.set_role(cluster::is_leader(c));
         }
+        let conditions = condition_tracker(config);
         let server_stop = CancellationToken::new();
         let mut servers = Vec::new();
         if let Some(listen) = config.listen {
+            let exposition = server::Exposition {
+                metrics,
+                conditions: conditions.clone(),
+            };
             servers.push(
-                server::serve(listen, metrics, readiness.clone(), server_stop.clone()).await?,
+                server::serve(listen, exposition, readiness.clone(), server_stop.clone()).await?,
             );
         }
-        let leading = |stop| lead(config, kube.as_ref(), &readiness, stop, &server_stop);
+        let leading = |stop| {
+            let conditions = conditions.clone();
+            lead(
+                config,
+                kube.as_ref(),
+                &readiness,
+                conditions,
+                stop,
+                &server_stop,
+            )
+        };
         let outcome = match candidate {
             Some(c) => cluster::run_elected(c, shutdown, leading).await,
             None => leading(shutdown).await,
@@ -70,12 +88,26 @@ impl Daemon {
     }
 }
 
+/// The state gauges' tracker, shared by the pipeline and `/metrics`; a replay measures
+/// the quiet period on the clock of its events.
+fn condition_tracker(config: &ValidatedConfig) -> Option<Arc<ConditionTracker>> {
+    let raw = config.raw();
+    let mut conditions = raw.conditions.clone();
+    if raw.source.is_replay() {
+        conditions.clock = ConditionClock::Events;
+    }
+    conditions
+        .enabled
+        .then(|| Arc::new(ConditionTracker::new(conditions)))
+}
+
 /// What the leader (or a run without election) does: open the store, connect the
 /// source, serve the read API and run the pipeline until `stop`.
 async fn lead(
     config: &ValidatedConfig,
     kube: Option<&KubeClient>,
     readiness: &Readiness,
+    conditions: Option<Arc<ConditionTracker>>,
     stop: CancellationToken,
     server_stop: &CancellationToken,
 ) -> Result<(), DaemonError> {
@@ -83,6 +115,9 @@ async fn lead(
     let parts = assemble(config, kube)?;
     readiness.set_checks(parts.readiness);
     let mut pipeline = parts.pipeline;
+    if let Some(tracker) = conditions {
+        pipeline = pipeline.conditions(tracker);
+    }
     let api_stop = server_stop.child_token();
     let api = match config.api_listen {
         Some(listen) => Some(

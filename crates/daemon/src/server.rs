@@ -8,6 +8,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
+use kev_core::condition::ConditionTracker;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio_util::sync::CancellationToken;
 
@@ -107,8 +108,34 @@ impl Readiness {
     }
 }
 
+/// What `/metrics` answers: the recorder's metrics, then the state gauges, which are
+/// rendered from the tracker at scrape time (an ended condition leaves no series).
+#[derive(Clone)]
+pub struct Exposition {
+    pub metrics: PrometheusHandle,
+    pub conditions: Option<Arc<ConditionTracker>>,
+}
+
+impl std::fmt::Debug for Exposition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exposition")
+            .field("conditions", &self.conditions.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Exposition {
+    pub fn render(&self) -> String {
+        let mut text = self.metrics.render();
+        if let Some(tracker) = &self.conditions {
+            text.push_str(&tracker.render());
+        }
+        text
+    }
+}
+
 struct AppState {
-    metrics: PrometheusHandle,
+    metrics: Exposition,
     readiness: Readiness,
 }
 
@@ -116,7 +143,7 @@ struct AppState {
 /// busy port stops `kev run` before it starts watching.
 pub async fn serve(
     listen: SocketAddr,
-    metrics: PrometheusHandle,
+    metrics: Exposition,
     readiness: Readiness,
     shutdown: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, DaemonError> {
@@ -131,6 +158,8 @@ pub async fn serve(
 }
 
 async fn render_metrics(State(state): State<Arc<AppState>>) -> String {
+    let ready = state.readiness.answer().0 == StatusCode::OK;
+    metrics::gauge!(kev_core::metrics::READY).set(if ready { 1.0 } else { 0.0 });
     state.metrics.render()
 }
 

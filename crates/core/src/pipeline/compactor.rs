@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics as m;
 use crate::store::{AsyncStore, Retention, StoreError};
 
 /// When and how much to compact.
@@ -64,6 +65,17 @@ pub async fn run_compactor(
     config: CompactorConfig,
     shutdown: CancellationToken,
 ) {
+    // The hard caps, past which undelivered events are evicted: what "near its cap" is
+    // measured against.
+    let caps = [
+        (m::STORE_CAP_EVENTS, config.retention.hard_max_events),
+        (m::STORE_CAP_BYTES, config.retention.hard_max_bytes),
+    ];
+    for (name, cap) in caps {
+        if let Some(cap) = cap {
+            metrics::gauge!(name).set(cap as f64);
+        }
+    }
     let mut ticker = tokio::time::interval(config.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -7,6 +7,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::{PipelineConfig, PipelineError, VolumeTally};
+use crate::condition::{ConditionTracker, Signal};
 use crate::event::Event;
 use crate::filter::Filter;
 use crate::metrics as m;
@@ -26,6 +27,7 @@ pub(super) struct Ingest {
     pub last_seq: watch::Sender<u64>,
     pub stored_at: super::stored_at::StoredAt,
     pub volume: std::sync::Mutex<super::EventVolume>,
+    pub conditions: Option<Arc<ConditionTracker>>,
 }
 
 #[derive(Debug, Default)]
@@ -186,6 +188,7 @@ impl Ingest {
             Ok(volume) => volume.tally(&events),
             Err(_) => VolumeTally::default(),
         };
+        let signals = self.conditions.as_ref().map(|t| t.signals(&events));
         let started = Instant::now();
         let outcome = self.store.append(events, checkpoint).await?;
         if let (Some(hook), Some(checkpoint)) = (hook, committed) {
@@ -196,7 +199,7 @@ impl Ingest {
         metrics::counter!(m::EVENTS_DEDUPLICATED_TOTAL).increment(outcome.duplicates as u64);
         report.stored += outcome.stored as u64;
         report.duplicates += outcome.duplicates as u64;
-        self.count_volume(tally, &outcome).await?;
+        self.count_stored(tally, signals, &outcome).await?;
         self.stored_at.mark(outcome.last_seq, Instant::now());
         self.last_seq.send_replace(outcome.last_seq);
         Ok(())
@@ -209,16 +212,21 @@ impl Ingest {
         Vec::with_capacity(self.config.batch_max_events.min(4096))
     }
 
-    /// `kev_events_total` counts stored events only. Without duplicates (the steady state
-    /// of a watch) that is the whole batch; after a relist the stored ones are read back.
-    async fn count_volume(
+    /// `kev_events_total` and the condition tracker count stored events only. Without
+    /// duplicates (the steady state of a watch) that is the whole batch; after a relist
+    /// the stored ones are read back (a repeated old failure must not reopen a condition).
+    async fn count_stored(
         &self,
         tally: VolumeTally,
+        signals: Option<Vec<Signal>>,
         outcome: &AppendOutcome,
     ) -> Result<(), PipelineError> {
         if outcome.duplicates == 0 {
             if let Ok(mut volume) = self.volume.lock() {
                 volume.record_tally(tally);
+            }
+            if let (Some(tracker), Some(signals)) = (&self.conditions, signals) {
+                tracker.apply(signals);
             }
             return Ok(());
         }
@@ -231,6 +239,9 @@ impl Ingest {
         if let Ok(mut volume) = self.volume.lock() {
             let tally = volume.tally(read.iter().map(|e| &e.event));
             volume.record_tally(tally);
+        }
+        if let Some(tracker) = &self.conditions {
+            tracker.apply(tracker.signals(read.iter().map(|e| &e.event)));
         }
         Ok(())
     }

@@ -28,6 +28,7 @@ use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::condition::ConditionTracker;
 use crate::filter::Filter;
 use crate::normalize::Normalizer;
 use crate::source::{EventSource, SourceError};
@@ -104,6 +105,7 @@ pub struct Pipeline {
     compactor: Option<CompactorConfig>,
     control: Option<mpsc::Receiver<RouteCommand>>,
     control_tx: Option<mpsc::Sender<RouteCommand>>,
+    conditions: Option<Arc<ConditionTracker>>,
 }
 
 impl Pipeline {
@@ -122,6 +124,7 @@ impl Pipeline {
             compactor: None,
             control: None,
             control_tx: None,
+            conditions: None,
         }
     }
 
@@ -162,6 +165,12 @@ impl Pipeline {
         self
     }
 
+    /// Feeds stored events to `tracker` (the state gauges), rebuilt from the store first.
+    pub fn conditions(mut self, tracker: Arc<ConditionTracker>) -> Self {
+        self.conditions = Some(tracker);
+        self
+    }
+
     /// Runs until the source ends or `shutdown` is cancelled, then drains the routes.
     pub async fn run(self, shutdown: CancellationToken) -> Result<PipelineReport, PipelineError> {
         let Self {
@@ -174,6 +183,7 @@ impl Pipeline {
             compactor,
             mut control,
             control_tx,
+            conditions,
         } = self;
         // The pipeline's own sender would keep the channel open after every handle is gone.
         drop(control_tx);
@@ -184,6 +194,9 @@ impl Pipeline {
             })
             .await?;
         crate::store::telemetry::record_dead_letters_held(&held);
+        if let Some(tracker) = &conditions {
+            crate::condition::rebuild::rebuild(Arc::clone(tracker), &store).await?;
+        }
         let checkpoint = store.checkpoint(source.id()).await?;
         source.start(checkpoint).await?;
 
@@ -218,6 +231,7 @@ impl Pipeline {
             last_seq: seq_tx,
             stored_at: routes_running.stored_at.clone(),
             volume: std::sync::Mutex::new(EventVolume::new(config.volume.clone())),
+            conditions,
         };
         let mut ingest_task = tokio::spawn(ingest.run(source, shutdown.clone()));
         let mut control_open = control.is_some();

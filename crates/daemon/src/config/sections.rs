@@ -33,6 +33,8 @@ pub struct RawConfig {
     pub server: ServerConfig,
     /// Labels of the event-volume metric `kev_events_total`.
     pub metrics: kev_core::pipeline::EventVolumeConfig,
+    /// The state gauges `kev_objects_in_condition` and `kev_condition_seconds`.
+    pub conditions: kev_core::condition::ConditionConfig,
     /// Routes declared by EventPolicy objects in the cluster. Default: none.
     pub policies: PoliciesConfig,
     /// Several replicas, one active: a `coordination.k8s.io/v1` Lease picks the leader.

@@ -239,6 +239,7 @@ impl RawConfig {
             ));
         }
         errors.extend(self.leader_election.validate());
+        errors.extend(self.conditions.validate());
         let mut routes = Vec::new();
         let mut names = std::collections::HashSet::new();
         for (i, route) in self.routes.iter().enumerate() {
