@@ -111,7 +111,7 @@ pub fn prometheus_tools() -> Option<PrometheusTools> {
         }
         Err(why) => {
             eprintln!(
-                "kev-tests: SKIPPED, Prometheus is not available: {why}; install Debian's                  `prometheus` package (apt-get install prometheus) to run this test"
+                "kev-tests: SKIPPED, Prometheus is not available: {why}; install Debian's `prometheus` package (apt-get install prometheus) to run this test"
             );
             None
         }
