@@ -125,6 +125,11 @@ pub fn sample_events(first: u64, n: usize) -> Vec<StoredEvent> {
                 labels,
                 ..Default::default()
             };
+            // As the ingest stores it: with the chain its names show (`pod-1` → StatefulSet).
+            let event = Event {
+                owners: crate::owners::infer_chain(&event.regarding),
+                ..event
+            };
             StoredEvent { seq: i, event }
         })
         .collect()
