@@ -18,8 +18,15 @@ impl Drop for Server {
     }
 }
 
+/// Held from picking a port until the server listens on it: Linux hands the same free
+/// port to tests that ask at the same moment, and the second server could not bind.
+static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn server(dir: &std::path::Path) -> Server {
     let binary = kev_tests::tools::nats_server();
+    let _starting = STARTING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
