@@ -11,6 +11,7 @@ const NOT_CONFIG: &[&str] = &[
     "KEV_LOG_LEVEL",
     "KEV_CONFIG",
     "KEV_REAL_EVENTS_DIR",
+    "KEV_REQUIRE_PROMETHEUS",
 ];
 
 /// Applies every `KEV_…` variable in `vars` to `root`. Values are read as YAML scalars
