@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::ElasticsearchSink;
-use crate::http::{TlsConfig, parse_url, validate_env_name};
+use crate::http::{TlsConfig, parse_url, validate_env_name, validate_token_fields};
 
 /// Which server: the bulk request is the same; the flavor names the index template to
 /// install (deploy/elasticsearch/) and appears in errors.
@@ -216,26 +216,12 @@ impl ElasticsearchSinkConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.bulk_url()?;
         self.target()?;
-        if self.token.is_some() {
-            return Err(ConfigError::new(
-                "token",
-                "a token is not accepted in clear in the config: use token_file or token_env",
-            ));
-        }
-        let kinds = [
+        validate_token_fields(
+            self.token.is_some(),
             self.token_file.is_some(),
-            self.token_env.is_some(),
-            self.basic_auth.is_some(),
-        ];
-        if kinds.iter().filter(|k| **k).count() > 1 {
-            return Err(ConfigError::new(
-                "token_file",
-                "set only one of token_file, token_env and basic_auth",
-            ));
-        }
-        if let Some(var) = &self.token_env {
-            validate_env_name(var, "token_env")?;
-        }
+            self.token_env.as_deref(),
+            Some(self.basic_auth.is_some()),
+        )?;
         if let Some(basic) = &self.basic_auth {
             match (&basic.password_file, &basic.password_env) {
                 (Some(_), None) => {}

@@ -31,7 +31,7 @@ mod url;
 pub use auth::{Auth, LoadedAuth};
 pub use client::ClientOptions;
 pub use request::{IDEMPOTENCY_KEY, send};
-pub use secret::{Secret, SecretSource, validate_env_name};
+pub use secret::{Secret, SecretSource, validate_env_name, validate_token_fields};
 pub use status::{
     ERROR_BODY_CHARS, classify_status, classify_transport, error_chain, one_line,
     parse_retry_after, retry_after,

@@ -96,6 +96,38 @@ fn read_file(path: &Path) -> Result<Secret, String> {
     Ok(Secret(value.to_owned()))
 }
 
+/// The bearer-token fields every HTTP sink shares: no token in clear (`token`), at most
+/// one of `token_file`, `token_env` (and `basic_auth`, where the sink has it, `Some`),
+/// and `token_env` a variable name.
+pub fn validate_token_fields(
+    token_in_clear: bool,
+    token_file: bool,
+    token_env: Option<&str>,
+    basic_auth: Option<bool>,
+) -> Result<(), ConfigError> {
+    if token_in_clear {
+        return Err(ConfigError::new(
+            "token",
+            "a token is not accepted in clear in the config: use token_file or token_env",
+        ));
+    }
+    let set = [token_file, token_env.is_some(), basic_auth == Some(true)];
+    if set.iter().filter(|s| **s).count() > 1 {
+        let fields = match basic_auth {
+            Some(_) => "token_file, token_env and basic_auth",
+            None => "token_file and token_env",
+        };
+        return Err(ConfigError::new(
+            "token_file",
+            format!("set only one of {fields}"),
+        ));
+    }
+    match token_env {
+        Some(var) => validate_env_name(var, "token_env"),
+        None => Ok(()),
+    }
+}
+
 /// Checks that `var` can name an environment variable; `field` names the setting.
 pub fn validate_env_name(var: &str, field: &str) -> Result<(), ConfigError> {
     let ok = !var.is_empty()

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::LokiSink;
-use crate::http::{TlsConfig, parse_url, validate_env_name};
+use crate::http::{TlsConfig, parse_url, validate_token_fields};
 use crate::template::Template;
 
 const PUSH_PATH: &str = "/loki/api/v1/push";
@@ -253,21 +253,12 @@ impl LokiSinkConfig {
         self.push_url()?;
         self.parsed_headers()?;
         self.compiled_template()?;
-        if self.token.is_some() {
-            return Err(ConfigError::new(
-                "token",
-                "a token is not accepted in clear in the config: use token_file or token_env",
-            ));
-        }
-        if self.token_file.is_some() && self.token_env.is_some() {
-            return Err(ConfigError::new(
-                "token_file",
-                "set only one of token_file and token_env",
-            ));
-        }
-        if let Some(var) = &self.token_env {
-            validate_env_name(var, "token_env")?;
-        }
+        validate_token_fields(
+            self.token.is_some(),
+            self.token_file.is_some(),
+            self.token_env.as_deref(),
+            None,
+        )?;
         if self.labels.is_empty() && self.static_labels.is_empty() {
             return Err(ConfigError::new(
                 "labels",

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::OtlpSink;
-use crate::http::{TlsConfig, parse_url, validate_env_name};
+use crate::http::{TlsConfig, parse_url, validate_token_fields};
 use crate::template::Template;
 
 /// The path OTLP/HTTP puts logs under.
@@ -154,21 +154,12 @@ impl OtlpSinkConfig {
         self.logs_url()?;
         self.parsed_headers()?;
         self.compiled_template()?;
-        if self.token.is_some() {
-            return Err(ConfigError::new(
-                "token",
-                "a token is not accepted in clear in the config: use token_file or token_env",
-            ));
-        }
-        if self.token_file.is_some() && self.token_env.is_some() {
-            return Err(ConfigError::new(
-                "token_file",
-                "set only one of token_file and token_env",
-            ));
-        }
-        if let Some(var) = &self.token_env {
-            validate_env_name(var, "token_env")?;
-        }
+        validate_token_fields(
+            self.token.is_some(),
+            self.token_file.is_some(),
+            self.token_env.as_deref(),
+            None,
+        )?;
         for name in self.resource_attributes.keys() {
             let path = format!("resource_attributes.{name}");
             if name.is_empty() {

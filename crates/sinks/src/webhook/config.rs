@@ -10,7 +10,9 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::WebhookSink;
-use crate::http::{IDEMPOTENCY_KEY, Secret, TlsConfig, parse_url, validate_env_name};
+use crate::http::{
+    IDEMPOTENCY_KEY, Secret, TlsConfig, parse_url, validate_env_name, validate_token_fields,
+};
 use crate::template::Template;
 
 /// Config of the webhook sink. Secrets are never written in it: the token or the
@@ -242,26 +244,12 @@ impl WebhookSinkConfig {
         self.parsed_headers()?;
         self.compiled_template()?;
         self.parsed_content_type()?;
-        if self.token.is_some() {
-            return Err(ConfigError::new(
-                "token",
-                "a token is not accepted in clear in the config: use token_file or token_env",
-            ));
-        }
-        let auth_kinds = [
+        validate_token_fields(
+            self.token.is_some(),
             self.token_file.is_some(),
-            self.token_env.is_some(),
-            self.basic_auth.is_some(),
-        ];
-        if auth_kinds.iter().filter(|set| **set).count() > 1 {
-            return Err(ConfigError::new(
-                "token_file",
-                "set only one of token_file, token_env and basic_auth",
-            ));
-        }
-        if let Some(var) = &self.token_env {
-            validate_env_name(var, "token_env")?;
-        }
+            self.token_env.as_deref(),
+            Some(self.basic_auth.is_some()),
+        )?;
         if let Some(basic) = &self.basic_auth {
             basic.validate().map_err(|e| e.within("basic_auth"))?;
         }
