@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use jiff::Timestamp;
-use kev_core::store::StoreOp;
 use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_of};
 use kev_core::store::query::Matches;
 use kev_core::store::retention::{Snapshot, delivered_through, take_oldest};
 use kev_core::store::segments::{Merge, MergeOrder, Segment, SegmentBounds, segment_of};
 use kev_core::store::telemetry::{record_append, record_compaction, record_size};
+use kev_core::store::{StoreOp, remembered};
 use kev_core::{
     AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Event, Order, Query, Retention, Store,
     StoreError, StoreStats, StoredEvent,
@@ -477,12 +477,19 @@ fn init_tables(txn: &WriteTransaction, segment_events: u64) -> Result<(), redb::
     let mut meta = txn.open_table(META)?;
     meta.insert(KEY_FORMAT_VERSION, FORMAT_VERSION.to_string().as_bytes())?;
     meta.insert(KEY_SEGMENT_EVENTS, &segment_events.to_be_bytes()[..])?;
-    for key in [KEY_LAST_SEQ, KEY_EVENTS, KEY_BYTES, KEY_LAST_DEAD_LETTER] {
+    for key in [
+        KEY_LAST_SEQ,
+        KEY_EVENTS,
+        KEY_BYTES,
+        KEY_LAST_DEAD_LETTER,
+        KEY_REMEMBERED,
+    ] {
         meta.insert(key, &0u64.to_be_bytes()[..])?;
     }
     meta.insert(KEY_FIRST_SEQ, &1u64.to_be_bytes()[..])?;
     txn.open_table(LOG)?;
     txn.open_table(DEDUP)?;
+    txn.open_table(REMEMBERED)?;
     txn.open_table(BY_TIME)?;
     txn.open_table(BY_NAMESPACE)?;
     txn.open_table(BY_OBJECT)?;
@@ -854,6 +861,12 @@ impl Store for RedbStore {
             let mut events = get_u64(op, p, &meta, KEY_EVENTS)?;
             let mut bytes = get_u64(op, p, &meta, KEY_BYTES)?;
             let mut first = get_u64(op, p, &meta, KEY_FIRST_SEQ)?;
+            let mut held_keys = txn.open_table(REMEMBERED).map_err(|e| self.err(op, e))?;
+            // Files from before `remembered` lack the counter: none held.
+            let mut held = match meta.get(KEY_REMEMBERED).map_err(|e| self.err(op, e))? {
+                Some(_) => get_u64(op, p, &meta, KEY_REMEMBERED)?,
+                None => 0,
+            };
             let mut cache = None;
             while events > 0 {
                 let seq = first;
@@ -875,11 +888,44 @@ impl Store for RedbStore {
                     log.remove(chunk.first).map_err(|e| self.err(op, e))?;
                 }
                 let key = dedup_key(&event);
-                dedup.remove(key.as_slice()).map_err(|e| self.err(op, e))?;
+                if retention.remember_removed.is_some() {
+                    let record = remembered::encode(now, &key);
+                    held_keys
+                        .insert(seq, record.as_slice())
+                        .map_err(|e| self.err(op, e))?;
+                    held += 1;
+                } else {
+                    dedup.remove(key.as_slice()).map_err(|e| self.err(op, e))?;
+                }
                 indexes.remove(&event, seq).map_err(|e| self.err(op, e))?;
                 first = seq + 1;
                 events = events.saturating_sub(1);
                 bytes = bytes.saturating_sub(len);
+            }
+            loop {
+                let Some((seq, record)) = held_keys
+                    .first()
+                    .map_err(|e| self.err(op, e))?
+                    .map(|(k, v)| (k.value(), v.value().to_vec()))
+                else {
+                    break;
+                };
+                let (removed_at, key) =
+                    remembered::decode(&record).ok_or_else(|| StoreError::Corrupt {
+                        path: p.to_owned(),
+                        detail: format!("remembered/{seq} is shorter than 8 bytes"),
+                    })?;
+                if !remembered::may_forget(retention, removed_at, held, now) {
+                    break;
+                }
+                if out.forgotten == max_remove {
+                    out.more = true;
+                    break;
+                }
+                dedup.remove(key).map_err(|e| self.err(op, e))?;
+                held_keys.remove(seq).map_err(|e| self.err(op, e))?;
+                held = held.saturating_sub(1);
+                out.forgotten += 1;
             }
             if out.removed > 0 {
                 indexes.drop_segments_before(op, first, p)?;
@@ -887,9 +933,12 @@ impl Store for RedbStore {
                 put_u64(op, p, &mut meta, KEY_EVENTS, events)?;
                 put_u64(op, p, &mut meta, KEY_BYTES, bytes)?;
             }
+            if out.removed > 0 || out.forgotten > 0 {
+                put_u64(op, p, &mut meta, KEY_REMEMBERED, held)?;
+            }
             (events, bytes)
         };
-        if out.removed == 0 {
+        if out.removed == 0 && out.forgotten == 0 {
             txn.abort().map_err(|e| self.err(op, e))?;
             return Ok(out);
         }

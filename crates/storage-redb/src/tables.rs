@@ -8,6 +8,10 @@ pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 /// `dedup`: `kev_core::store::index::dedup_key` → seq.
 pub const DEDUP: TableDefinition<&[u8], u64> = TableDefinition::new("dedup");
+/// `remembered`: seq of a removed event → `kev_core::store::remembered::encode` (its
+/// removal time and dedup key, which stays in `dedup` until forgotten). Files written
+/// before it lack the table; the first write creates it.
+pub const REMEMBERED: TableDefinition<u64, &[u8]> = TableDefinition::new("remembered");
 /// Secondary indexes, keys from `kev_core::store::index`; the namespace and object
 /// indexes are segmented (`kev_core::store::segments`).
 pub const BY_TIME: TableDefinition<&[u8], ()> = TableDefinition::new("idx_time");
@@ -38,6 +42,8 @@ pub const KEY_LAST_SEQ: &str = "last_seq";
 pub const KEY_FIRST_SEQ: &str = "first_seq";
 pub const KEY_EVENTS: &str = "events";
 pub const KEY_BYTES: &str = "bytes";
+/// Rows in `remembered`.
+pub const KEY_REMEMBERED: &str = "remembered";
 pub const KEY_LAST_DEAD_LETTER: &str = "last_dead_letter";
 /// Seqs per index segment, chosen when the store is created.
 pub const KEY_SEGMENT_EVENTS: &str = "segment_events";

@@ -5,11 +5,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use jiff::Timestamp;
-use kev_core::store::StoreOp;
 use kev_core::store::codec::{decode_event, encode_event};
 use kev_core::store::index::{Index, IndexKeys, ScanPlan, dedup_key, seq_key, seq_of};
 use kev_core::store::retention::{Snapshot, delivered_through, take_oldest};
 use kev_core::store::telemetry::{record_append, record_compaction, record_size};
+use kev_core::store::{StoreOp, remembered};
 use kev_core::{
     AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Event, Order, Query, Retention, Store,
     StoreError, StoreStats, StoredEvent,
@@ -157,6 +157,53 @@ impl SledStore {
         Ok(DeadLetter { id, ..letter })
     }
 
+    /// The remembered keys this compaction forgets (as `Forget`), oldest first, counting in those of
+    /// the events it is about to remove (`doomed`), and how many stay remembered.
+    fn keys_to_forget(
+        &self,
+        retention: &Retention,
+        doomed: &[(u64, Event)],
+        now: Timestamp,
+        max_remove: u64,
+        out: &mut CompactOutcome,
+    ) -> Result<(Vec<Forget>, u64)> {
+        let op = StoreOp::Compact;
+        let mut held = match self.trees.meta.get(KEY_REMEMBERED) {
+            Ok(Some(v)) => read_u64(&self.path, KEY_REMEMBERED, Some(&v))?,
+            Ok(None) => 0,
+            Err(e) => return Err(self.err(op, e)),
+        };
+        let fresh = doomed
+            .iter()
+            .filter(|_| retention.remember_removed.is_some())
+            .map(|(seq, event)| Ok((*seq, now.as_second(), dedup_key(event))));
+        held += fresh.clone().count() as u64;
+        let stored = self.trees.remembered.iter().map(|entry| {
+            let (k, v) = entry.map_err(|e| self.err(op, e))?;
+            let seq = seq_of(&k).unwrap_or(0);
+            let (at, key) = remembered::decode(&v).ok_or_else(|| StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: format!("remembered/{seq} is shorter than 8 bytes"),
+            })?;
+            Ok((seq, at, key.to_vec()))
+        });
+        let mut forget = Vec::new();
+        for entry in stored.chain(fresh) {
+            let (seq, at, key) = entry?;
+            if !remembered::may_forget(retention, at, held, now) {
+                break;
+            }
+            if out.forgotten == max_remove {
+                out.more = true;
+                break;
+            }
+            forget.push((seq, key));
+            held -= 1;
+            out.forgotten += 1;
+        }
+        Ok((forget, held))
+    }
+
     fn decode(&self, seq: u64, bytes: &[u8]) -> Result<Event> {
         decode_event(bytes).map_err(|e| StoreError::Decode {
             key: format!("{}: log/{seq}", self.path),
@@ -164,6 +211,9 @@ impl SledStore {
         })
     }
 }
+
+/// A remembered key to forget: its `remembered` tree key (the seq) and the dedup key.
+type Forget = (u64, Vec<u8>);
 
 /// Creates and initializes the database under a temporary name, then renames it: the
 /// store path only ever holds a complete, versioned kev store.
@@ -189,7 +239,13 @@ fn create(
         let meta = db.open_tree(META).map_err(|e| store_error(path, op, e))?;
         meta.insert(KEY_FORMAT_VERSION, FORMAT_VERSION.to_string().as_bytes())
             .map_err(|e| store_error(path, op, e))?;
-        for key in [KEY_LAST_SEQ, KEY_EVENTS, KEY_BYTES, KEY_LAST_DEAD_LETTER] {
+        for key in [
+            KEY_LAST_SEQ,
+            KEY_EVENTS,
+            KEY_BYTES,
+            KEY_LAST_DEAD_LETTER,
+            KEY_REMEMBERED,
+        ] {
             meta.insert(key, &0u64.to_be_bytes())
                 .map_err(|e| store_error(path, op, e))?;
         }
@@ -523,7 +579,9 @@ impl Store for SledStore {
             bytes = bytes.saturating_sub(len);
             doomed.push((seq, event));
         }
-        if doomed.is_empty() {
+        let remember = retention.remember_removed.is_some();
+        let (forget, held) = self.keys_to_forget(retention, &doomed, now, max_remove, &mut out)?;
+        if doomed.is_empty() && forget.is_empty() {
             return Ok(out);
         }
         let t = &self.trees;
@@ -531,18 +589,29 @@ impl Store for SledStore {
             &t.meta,
             &t.log,
             &t.dedup,
+            &t.remembered,
             &t.by_time,
             &t.by_namespace,
             &t.by_object,
         )
-            .transaction(|(meta, log, dedup, time, namespace, object)| {
+            .transaction(|(meta, log, dedup, held_keys, time, namespace, object)| {
                 for (seq, event) in &doomed {
                     log.remove(&seq_key(*seq))?;
-                    dedup.remove(dedup_key(event))?;
+                    let key = dedup_key(event);
+                    if remember {
+                        held_keys.insert(&seq_key(*seq), remembered::encode(now, &key))?;
+                    } else {
+                        dedup.remove(key)?;
+                    }
                     remove_indexes((time, namespace, object), &IndexKeys::of(event, *seq))?;
+                }
+                for (seq, key) in &forget {
+                    held_keys.remove(&seq_key(*seq))?;
+                    dedup.remove(key.as_slice())?;
                 }
                 meta.insert(KEY_EVENTS, &events.to_be_bytes())?;
                 meta.insert(KEY_BYTES, &bytes.to_be_bytes())?;
+                meta.insert(KEY_REMEMBERED, &held.to_be_bytes())?;
                 Ok(())
             })
             .map_err(|e| self.txn_err(op, e))?;

@@ -4,6 +4,7 @@
 pub const META: &str = "meta";
 pub const LOG: &str = "log";
 pub const DEDUP: &str = "dedup";
+pub const REMEMBERED: &str = "remembered";
 pub const BY_TIME: &str = "idx_time";
 pub const BY_NAMESPACE: &str = "idx_namespace";
 pub const BY_OBJECT: &str = "idx_object";
@@ -24,6 +25,8 @@ pub const KEY_FORMAT_VERSION: &str = "format_version";
 pub const KEY_LAST_SEQ: &str = "last_seq";
 pub const KEY_EVENTS: &str = "events";
 pub const KEY_BYTES: &str = "bytes";
+/// Entries in `remembered` (absent in stores from before it: none).
+pub const KEY_REMEMBERED: &str = "remembered";
 pub const KEY_LAST_DEAD_LETTER: &str = "last_dead_letter";
 
 /// The open trees.
@@ -34,6 +37,9 @@ pub struct Trees {
     pub log: sled::Tree,
     /// `kev_core::store::index::dedup_key` → seq.
     pub dedup: sled::Tree,
+    /// seq of a removed event (8 bytes BE) → `kev_core::store::remembered::encode`; its
+    /// dedup key stays in `dedup` until forgotten.
+    pub remembered: sled::Tree,
     pub by_time: sled::Tree,
     pub by_namespace: sled::Tree,
     pub by_object: sled::Tree,
@@ -53,6 +59,7 @@ impl Trees {
             meta: db.open_tree(META)?,
             log: db.open_tree(LOG)?,
             dedup: db.open_tree(DEDUP)?,
+            remembered: db.open_tree(REMEMBERED)?,
             by_time: db.open_tree(BY_TIME)?,
             by_namespace: db.open_tree(BY_NAMESPACE)?,
             by_object: db.open_tree(BY_OBJECT)?,

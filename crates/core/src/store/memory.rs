@@ -32,6 +32,9 @@ struct Inner {
     /// takes from the front, so a deque does what a map would without rebalancing nodes.
     log: VecDeque<(u64, Event, u64)>,
     keys: HashSet<IdempotencyKey, foldhash::fast::RandomState>,
+    /// Keys of removed events still in `keys`, oldest first, with their removal time in
+    /// seconds (`super::remembered`).
+    remembered: VecDeque<(i64, IdempotencyKey)>,
     last_seq: u64,
     bytes: u64,
     checkpoints: HashMap<String, Checkpoint>,
@@ -195,8 +198,26 @@ impl Store for MemoryStore {
             }
             let key = event.idempotency_key();
             inner.log.pop_front();
-            inner.keys.remove(&key);
             inner.bytes -= len;
+            if retention.remember_removed.is_some() {
+                inner.remembered.push_back((now.as_second(), key));
+            } else {
+                inner.keys.remove(&key);
+            }
+        }
+        while let Some(&(removed_at, _)) = inner.remembered.front() {
+            let held = inner.remembered.len() as u64;
+            if !super::remembered::may_forget(retention, removed_at, held, now) {
+                break;
+            }
+            if out.forgotten == max_remove {
+                out.more = true;
+                break;
+            }
+            if let Some((_, key)) = inner.remembered.pop_front() {
+                inner.keys.remove(&key);
+            }
+            out.forgotten += 1;
         }
         if out.removed > 0 {
             super::telemetry::record_compaction("memory", &out);

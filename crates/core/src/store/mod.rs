@@ -10,6 +10,7 @@ mod handle;
 pub mod index;
 mod memory;
 pub mod query;
+pub mod remembered;
 pub mod retention;
 pub mod segments;
 mod suffix;
@@ -196,6 +197,11 @@ pub struct Retention {
     pub max_bytes: Option<u64>,
     pub hard_max_events: Option<u64>,
     pub hard_max_bytes: Option<u64>,
+    /// How long the idempotency key of a removed event is kept, so that a copy sent
+    /// again (a relist of events the API server still holds) is a duplicate rather than
+    /// stored and delivered a second time. `None`: forgotten with the event. At most
+    /// [`remembered::MAX_REMEMBERED`] keys are kept; beyond that the oldest go first.
+    pub remember_removed: Option<Duration>,
 }
 
 /// What one [`Store::compact`] step removed.
@@ -204,7 +210,10 @@ pub struct CompactOutcome {
     pub removed: u64,
     /// Of `removed`, those some route had not delivered (only under a hard cap).
     pub evicted_undelivered: u64,
-    /// True when the step stopped at its bound and more is left to remove.
+    /// Keys of earlier removed events forgotten in this step
+    /// ([`Retention::remember_removed`]).
+    pub forgotten: u64,
+    /// True when the step stopped at its bound and more is left to remove or forget.
     pub more: bool,
 }
 

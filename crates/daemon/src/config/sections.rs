@@ -175,6 +175,10 @@ pub struct RetentionConfig {
     pub hard_max_events: Option<u64>,
     /// Hard cap on bytes, as `hard_max_events`.
     pub hard_max_bytes: Option<u64>,
+    /// How long a removed event's key is remembered, so that a relist sending it again
+    /// neither stores nor delivers it twice. Default `1d`; `0s` forgets at once.
+    #[serde(deserialize_with = "opt_duration")]
+    pub remember_removed: Option<Duration>,
 }
 
 impl Default for RetentionConfig {
@@ -185,6 +189,7 @@ impl Default for RetentionConfig {
             max_bytes: None,
             hard_max_events: None,
             hard_max_bytes: None,
+            remember_removed: Some(Duration::from_secs(86_400)),
         }
     }
 }
@@ -199,6 +204,7 @@ impl RetentionConfig {
             max_bytes: self.max_bytes,
             hard_max_events: self.hard_max_events,
             hard_max_bytes: self.hard_max_bytes,
+            remember_removed: self.remember_removed.filter(|d| !d.is_zero()),
         }
     }
 }

@@ -735,6 +735,61 @@ pub fn compaction_forgets_dedup_keys<F: StoreFactory>(f: &F) {
     assert_eq!(all_log(&s)[2].event.uid, "e1");
 }
 
+/// With `remember_removed`, a removed event sent again is a duplicate until its key is
+/// forgotten (its removal time + the setting, or the count cap), also across a reopen.
+pub fn compaction_remembers_removed_keys<F: StoreFactory>(f: &F) {
+    let d = dir();
+    let s = f.open(d.path());
+    s.append(&events(10), None).unwrap();
+    s.commit_cursor("r", 10).unwrap();
+    let r = Retention {
+        max_events: Some(4),
+        remember_removed: Some(Duration::from_secs(100)),
+        ..delivered_retention()
+    };
+    let out = s.compact(&r, at(1_000), 100).unwrap();
+    assert_eq!((out.removed, out.forgotten), (6, 0));
+    let out = s.append(&events(10), None).unwrap();
+    assert_eq!(
+        (out.stored, out.duplicates),
+        (0, 10),
+        "removed events sent again must not be stored again"
+    );
+    let s = if f.persistent() {
+        drop(s);
+        f.open(d.path())
+    } else {
+        s
+    };
+    let out = s.compact(&r, at(1_099), 2).unwrap();
+    assert_eq!((out.removed, out.forgotten), (0, 0), "kept for 100 s");
+    let out = s.compact(&r, at(1_100), 4).unwrap();
+    assert_eq!(
+        (out.forgotten, out.more),
+        (4, true),
+        "forgetting is bounded by max_remove"
+    );
+    let out = s.compact(&r, at(1_100), 4).unwrap();
+    assert_eq!((out.forgotten, out.more), (2, false));
+    let out = s.append(&events(10), None).unwrap();
+    assert_eq!(
+        (out.stored, out.duplicates),
+        (6, 4),
+        "forgotten keys are new again"
+    );
+    assert_eq!(s.stats().unwrap().last_seq, 16);
+    // Turning the setting off forgets what is held.
+    s.commit_cursor("r", 16).unwrap();
+    let off = Retention {
+        max_events: Some(4),
+        ..delivered_retention()
+    };
+    let out = s.compact(&r, at(2_000), 100).unwrap();
+    assert_eq!((out.removed, out.forgotten), (6, 0));
+    let out = s.compact(&off, at(2_000), 100).unwrap();
+    assert_eq!((out.removed, out.forgotten), (0, 6));
+}
+
 fn letter(route: &str, seq: u64) -> DeadLetter {
     DeadLetter {
         id: 0,
@@ -1108,6 +1163,7 @@ macro_rules! store_conformance_tests {
             compaction_is_bounded,
             seq_never_reused,
             compaction_forgets_dedup_keys,
+            compaction_remembers_removed_keys,
             dead_letters_are_kept,
             dead_letters_removed_and_updated,
             retention_waits_for_dead_letters,
@@ -1151,6 +1207,7 @@ pub fn run_all<F: StoreFactory>(f: &F) {
     compaction_is_bounded(f);
     seq_never_reused(f);
     compaction_forgets_dedup_keys(f);
+    compaction_remembers_removed_keys(f);
     dead_letters_are_kept(f);
     dead_letters_removed_and_updated(f);
     retention_waits_for_dead_letters(f);

@@ -29,6 +29,7 @@ pub enum Op {
         max_events: Option<u64>,
         max_age_secs: Option<u64>,
         hard_max_events: Option<u64>,
+        remember_secs: Option<u64>,
         now_secs: i64,
         max_remove: u64,
     },
@@ -195,12 +196,22 @@ pub fn op() -> impl Strategy<Value = Op> {
             prop::option::of(0u64..20),
             prop::option::of(0u64..150),
             prop::option::weighted(0.3, 0u64..25),
+            prop::option::of(1u64..100),
             0i64..250,
             0u64..8
         )
-            .prop_map(|(max_events, max_age_secs, hard_max_events, now_secs, max_remove)| {
-                Op::Compact { max_events, max_age_secs, hard_max_events, now_secs, max_remove }
-            }),
+            .prop_map(
+                |(max_events, max_age_secs, hard_max_events, remember_secs, now_secs, max_remove)| {
+                    Op::Compact {
+                        max_events,
+                        max_age_secs,
+                        hard_max_events,
+                        remember_secs,
+                        now_secs,
+                        max_remove,
+                    }
+                },
+            ),
         2 => (0u8..3, 0u64..40).prop_map(|(route, seq)| Op::CommitCursor { route, seq }),
         1 => Just(Op::Reopen),
     ]
@@ -292,6 +303,7 @@ pub fn run_ops<F: StoreFactory>(factory: &F, dir: &Path, ops: &[Op]) -> Result<(
                 max_events,
                 max_age_secs,
                 hard_max_events,
+                remember_secs,
                 now_secs,
                 max_remove,
             } => {
@@ -299,6 +311,7 @@ pub fn run_ops<F: StoreFactory>(factory: &F, dir: &Path, ops: &[Op]) -> Result<(
                     max_age: max_age_secs.map(Duration::from_secs),
                     max_events: *max_events,
                     hard_max_events: *hard_max_events,
+                    remember_removed: remember_secs.map(Duration::from_secs),
                     ..Default::default()
                 };
                 let now = at(*now_secs);
