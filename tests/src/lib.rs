@@ -1,6 +1,7 @@
 //! kev-tests: the fake Kubernetes API server ([`fake_api::FakeApiServer`]) and helpers
 //! shared by the end-to-end suites in `tests/` and the benches.
 
+pub mod alertmanager;
 pub mod api_proxy;
 pub mod daemon;
 pub mod fake_api;

@@ -7,11 +7,12 @@
 //! a virtualenv under `target/kev-test-tools/`. Test binaries run in parallel, so the
 //! install holds an exclusive file lock; the others wait for it and then use its result.
 //!
-//! `prometheus` and `promtool`: on `PATH`, else Debian's `prometheus` package fetched
-//! with `apt-get download` and unpacked with `dpkg-deb -x` under
-//! `target/kev-test-tools/` (no root needed), under a file lock as well. Where neither
-//! works the suites that need them skip with the reason, unless
-//! `KEV_REQUIRE_PROMETHEUS=1` (set by `.ci/run`), which makes a skip a failure.
+//! `prometheus` and `promtool`, and `prometheus-alertmanager`: on `PATH`, else Debian's
+//! `prometheus` / `prometheus-alertmanager` package fetched with `apt-get download` and
+//! unpacked with `dpkg-deb -x` under `target/kev-test-tools/` (no root needed), under a
+//! file lock as well. Where neither works the suites that need them skip with the
+//! reason, unless `KEV_REQUIRE_PROMETHEUS=1` / `KEV_REQUIRE_ALERTMANAGER=1` (set by
+//! `.ci/run`), which makes a skip a failure.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -97,49 +98,141 @@ pub struct PrometheusTools {
 /// # Panics
 /// When they cannot be had and `KEV_REQUIRE_PROMETHEUS=1`: CI never skips.
 pub fn prometheus_tools() -> Option<PrometheusTools> {
-    let found = match (on_path("prometheus"), on_path("promtool")) {
-        (Some(prometheus), Some(promtool)) => Ok(PrometheusTools {
-            prometheus,
-            promtool,
-        }),
-        _ => provision_prometheus(&tools_dir()),
+    let [prometheus, promtool] = debian_tools(
+        "prometheus",
+        ["prometheus", "promtool"],
+        "KEV_REQUIRE_PROMETHEUS",
+    )?;
+    Some(PrometheusTools {
+        prometheus,
+        promtool,
+    })
+}
+
+/// Debian's `prometheus-alertmanager` server, provisioned like Prometheus; `None`
+/// (after printing why) when it cannot be had here.
+///
+/// # Panics
+/// When it cannot be had and `KEV_REQUIRE_ALERTMANAGER=1` (set by `.ci/run`).
+pub fn alertmanager_tool() -> Option<PathBuf> {
+    let require = "KEV_REQUIRE_ALERTMANAGER";
+    let [server] = debian_tools(
+        "prometheus-alertmanager",
+        ["prometheus-alertmanager"],
+        require,
+    )?;
+    if server.starts_with("/usr/bin") {
+        return Some(server);
+    }
+    match relocate_alertmanager(&server) {
+        Ok(path) => Some(path),
+        Err(why) if std::env::var(require).as_deref() == Ok("1") => {
+            panic!("{require}=1 but the unpacked Alertmanager cannot be relocated: {why}")
+        }
+        Err(why) => {
+            eprintln!("kev-tests: SKIPPED, the unpacked Alertmanager cannot be relocated: {why}");
+            None
+        }
+    }
+}
+
+/// Debian's Alertmanager reads its default notification template from a path built
+/// in (`/usr/share/prometheus/alertmanager`) and will not start without it. An
+/// unpacked package has it under its own root: this writes a copy of the binary with
+/// that path replaced by one of the same length (Go strings carry their length, so
+/// nothing else moves), a symbolic link in the system temp folder to the package's
+/// folder.
+fn relocate_alertmanager(server: &Path) -> Result<PathBuf, String> {
+    use std::hash::{Hash, Hasher};
+    use std::os::unix::fs::PermissionsExt;
+    const BUILT_IN: &[u8] = b"/usr/share/prometheus/alertmanager";
+    let root = server
+        .ancestors()
+        .nth(3)
+        .ok_or("the server is not under ROOT/usr/bin")?;
+    let share = root.join("usr/share/prometheus/alertmanager");
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    root.hash(&mut hasher);
+    let link = format!("/tmp/kev-am-{:016x}", hasher.finish());
+    let link = format!("{link:-<width$}", width = BUILT_IN.len());
+    if link.len() != BUILT_IN.len() {
+        return Err(format!("{link} is not {} bytes long", BUILT_IN.len()));
+    }
+    let relocated = server.with_file_name("prometheus-alertmanager-relocated");
+    let _lock = lock(&tools_dir(), "prometheus-alertmanager-relocate.lock");
+    if std::fs::read_link(&link).ok().as_deref() != Some(share.as_path()) {
+        let temp = format!("{link}.{}", std::process::id());
+        std::os::unix::fs::symlink(&share, &temp).map_err(|e| format!("symlink {temp}: {e}"))?;
+        std::fs::rename(&temp, &link).map_err(|e| format!("rename to {link}: {e}"))?;
+    }
+    if !relocated.is_file() {
+        let binary = std::fs::read(server).map_err(|e| format!("{}: {e}", server.display()))?;
+        let mut patched = Vec::with_capacity(binary.len());
+        let mut rest = binary.as_slice();
+        while let Some(at) = rest.windows(BUILT_IN.len()).position(|w| w == BUILT_IN) {
+            patched.extend_from_slice(&rest[..at]);
+            patched.extend_from_slice(link.as_bytes());
+            rest = &rest[at + BUILT_IN.len()..];
+        }
+        patched.extend_from_slice(rest);
+        let temp = relocated.with_extension("part");
+        std::fs::write(&temp, &patched).map_err(|e| format!("{}: {e}", temp.display()))?;
+        std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("{}: {e}", temp.display()))?;
+        std::fs::rename(&temp, &relocated).map_err(|e| format!("{}: {e}", relocated.display()))?;
+    }
+    Ok(relocated)
+}
+
+/// The `binaries` of Debian's `package`: on `PATH`, else unpacked from the package;
+/// `None` after printing why, or a panic when the variable `require` is `1`.
+fn debian_tools<const N: usize>(
+    package: &str,
+    binaries: [&str; N],
+    require: &str,
+) -> Option<[PathBuf; N]> {
+    let found = match binaries.map(on_path) {
+        paths if paths.iter().all(Option::is_some) => Ok(paths.map(Option::unwrap_or_default)),
+        _ => provision_deb(&tools_dir(), package, binaries),
     };
     match found {
-        Ok(tools) => Some(tools),
-        Err(why) if std::env::var("KEV_REQUIRE_PROMETHEUS").as_deref() == Ok("1") => {
-            panic!("KEV_REQUIRE_PROMETHEUS=1 but Prometheus is not available: {why}")
+        Ok(paths) => Some(paths),
+        Err(why) if std::env::var(require).as_deref() == Ok("1") => {
+            panic!("{require}=1 but {package} is not available: {why}")
         }
         Err(why) => {
             eprintln!(
-                "kev-tests: SKIPPED, Prometheus is not available: {why}; install Debian's `prometheus` package (apt-get install prometheus) to run this test"
+                "kev-tests: SKIPPED, {package} is not available: {why}; install Debian's `{package}` package (apt-get install {package}) to run this test"
             );
             None
         }
     }
 }
 
-/// Unpacks Debian's `prometheus` package into `dir/prometheus` unless a previous run did.
-fn provision_prometheus(dir: &Path) -> Result<PrometheusTools, String> {
-    let root = dir.join("prometheus");
-    let tools = PrometheusTools {
-        prometheus: root.join("usr/bin/prometheus"),
-        promtool: root.join("usr/bin/promtool"),
-    };
-    let _lock = lock(dir, "prometheus.lock");
-    if tools.prometheus.is_file() && tools.promtool.is_file() {
-        return Ok(tools);
+/// Unpacks Debian's `package` into `dir/package` unless a previous run did; the paths
+/// of its `usr/bin/` `binaries`.
+fn provision_deb<const N: usize>(
+    dir: &Path,
+    package: &str,
+    binaries: [&str; N],
+) -> Result<[PathBuf; N], String> {
+    let root = dir.join(package);
+    let paths = binaries.map(|b| root.join("usr/bin").join(b));
+    let _lock = lock(dir, &format!("{package}.lock"));
+    if paths.iter().all(|p| p.is_file()) {
+        return Ok(paths);
     }
     eprintln!(
-        "kev-tests: no prometheus/promtool on PATH; unpacking Debian's `prometheus` package into {} (once per checkout)",
+        "kev-tests: {binaries:?} not on PATH; unpacking Debian's `{package}` package into {} (once per checkout)",
         root.display()
     );
-    let download = dir.join("prometheus-download");
+    let download = dir.join(format!("{package}-download"));
     let _ = std::fs::remove_dir_all(&download);
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&download).map_err(|e| format!("{}: {e}", download.display()))?;
     try_run(
         Command::new("apt-get")
-            .args(["download", "prometheus"])
+            .args(["download", package])
             .current_dir(&download),
     )?;
     let deb = std::fs::read_dir(&download)
@@ -147,14 +240,14 @@ fn provision_prometheus(dir: &Path) -> Result<PrometheusTools, String> {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|x| x == "deb"))
-        .ok_or("`apt-get download prometheus` left no .deb")?;
+        .ok_or_else(|| format!("`apt-get download {package}` left no .deb"))?;
     try_run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root))?;
     let _ = std::fs::remove_dir_all(&download);
-    if tools.prometheus.is_file() && tools.promtool.is_file() {
-        Ok(tools)
+    if paths.iter().all(|p| p.is_file()) {
+        Ok(paths)
     } else {
         Err(format!(
-            "the package has no usr/bin/prometheus and usr/bin/promtool under {}",
+            "the package has no usr/bin/{binaries:?} under {}",
             root.display()
         ))
     }

@@ -1,5 +1,5 @@
 //! kev-sinks: where a route delivers events — stdout, file, webhook, MCP, OTLP, Loki,
-//! Elasticsearch/OpenSearch — each
+//! Elasticsearch/OpenSearch, Alertmanager, Slack, Teams — each
 //! behind its own Cargo feature, the HTTP ones on one shared [`http`] module (client with
 //! TLS and timeouts, status classification with `Retry-After`, credentials, URL checks),
 //! the payloads they render on one template engine ([`template`]).
@@ -21,24 +21,40 @@
 #[cfg(any(feature = "stdout", feature = "file"))]
 mod jsonl;
 
+#[cfg(feature = "alertmanager")]
+pub mod alertmanager;
+#[cfg(any(feature = "slack", feature = "teams"))]
+mod chat;
 #[cfg(feature = "elasticsearch")]
 pub mod elasticsearch;
 #[cfg(feature = "file")]
 pub mod file;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(any(feature = "loki", feature = "alertmanager"))]
+mod label_name;
 #[cfg(feature = "loki")]
 pub mod loki;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 #[cfg(feature = "otlp")]
 pub mod otlp;
+#[cfg(feature = "slack")]
+pub mod slack;
 #[cfg(feature = "stdout")]
 pub mod stdout;
 #[cfg(feature = "template")]
 pub mod template;
+#[cfg(any(feature = "alertmanager", feature = "slack", feature = "teams"))]
+pub mod ui_link;
 #[cfg(feature = "webhook")]
 pub mod webhook;
+
+/// The recording HTTP receiver of the HTTP sinks' tests (the integration tests and
+/// benches include the same file).
+#[cfg(all(test, feature = "http"))]
+#[path = "../tests/support/receiver.rs"]
+mod test_receiver;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(all(doctest, feature = "webhook"))]

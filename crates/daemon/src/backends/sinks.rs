@@ -37,6 +37,10 @@ pub enum SinkConfig {
     Loki(Box<kev_sinks::loki::LokiSinkConfig>),
     #[cfg(feature = "elasticsearch")]
     Elasticsearch(Box<kev_sinks::elasticsearch::ElasticsearchSinkConfig>),
+    #[cfg(feature = "alertmanager")]
+    Alertmanager(Box<kev_sinks::alertmanager::AlertmanagerSinkConfig>),
+    #[cfg(feature = "slack")]
+    Slack(Box<kev_sinks::slack::SlackSinkConfig>),
     #[cfg(feature = "nats")]
     Nats(Box<kev_nats::NatsSinkConfig>),
 }
@@ -58,6 +62,10 @@ impl SinkConfig {
             Self::Loki(c) => c.validate(),
             #[cfg(feature = "elasticsearch")]
             Self::Elasticsearch(c) => c.validate(),
+            #[cfg(feature = "alertmanager")]
+            Self::Alertmanager(c) => c.validate(),
+            #[cfg(feature = "slack")]
+            Self::Slack(c) => c.validate(),
             #[cfg(feature = "nats")]
             Self::Nats(c) => c.validate(),
         }
@@ -83,6 +91,10 @@ impl SinkConfig {
             Self::Loki(c) => Arc::new(c.build()?),
             #[cfg(feature = "elasticsearch")]
             Self::Elasticsearch(c) => Arc::new(c.build()?),
+            #[cfg(feature = "alertmanager")]
+            Self::Alertmanager(c) => Arc::new(c.build()?),
+            #[cfg(feature = "slack")]
+            Self::Slack(c) => Arc::new(c.build()?),
             #[cfg(feature = "nats")]
             Self::Nats(c) => Arc::new(c.build()?),
         })
@@ -178,6 +190,33 @@ mod tests {
             serde_norway::from_str("type: elasticsearch\nurl: http://es\nindex: KEV\n").unwrap();
         let err = bad.validate().unwrap_err().to_string();
         assert!(err.starts_with("index: "), "{err}");
+    }
+
+    #[cfg(feature = "alertmanager")]
+    #[test]
+    fn the_alertmanager_sink_is_a_tagged_variant_of_sink_config() {
+        let yaml =
+            "type: alertmanager\nurl: http://alertmanager:9093\nstatic_labels: {team: sre}\n";
+        let config: SinkConfig = serde_norway::from_str(yaml).unwrap();
+        assert_eq!(config.build().unwrap().name(), "alertmanager");
+        let bad: SinkConfig =
+            serde_norway::from_str("type: alertmanager\nurl: http://am\nlabels: [kind]\n").unwrap();
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.starts_with("labels: must contain alertname"), "{err}");
+    }
+
+    #[cfg(feature = "slack")]
+    #[test]
+    fn the_slack_sink_is_a_tagged_variant_of_sink_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let hook = dir.path().join("hook");
+        std::fs::write(&hook, "https://hooks.slack.com/services/T/B/x").unwrap();
+        let yaml = format!("type: slack\nwebhook_url_file: {}\n", hook.display());
+        let config: SinkConfig = serde_norway::from_str(&yaml).unwrap();
+        assert_eq!(config.build().unwrap().name(), "slack");
+        let bad: SinkConfig = serde_norway::from_str("type: slack\ntoken_env: T\n").unwrap();
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.starts_with("channel: "), "{err}");
     }
 
     #[cfg(feature = "mcp")]

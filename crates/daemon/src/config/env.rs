@@ -12,6 +12,7 @@ const NOT_CONFIG: &[&str] = &[
     "KEV_CONFIG",
     "KEV_REAL_EVENTS_DIR",
     "KEV_REQUIRE_PROMETHEUS",
+    "KEV_REQUIRE_ALERTMANAGER",
 ];
 
 /// Applies every `KEV_…` variable in `vars` to `root`. Values are read as YAML scalars

@@ -5,10 +5,12 @@
 //!   redirects, kev's user agent — for reqwest 0.12 and (rmcp's transport) 0.13;
 //! - [`send`]: a request with its [`LoadedAuth`] and `Idempotency-Key`, a transport
 //!   failure classified ([`classify_transport`]);
+//! - [`answer`]: the body of a 2xx answer, or the classified error of any other;
 //! - [`classify_status`]: retryable or permanent, with the receiver's `Retry-After`;
 //!   [`error_chain`] and [`one_line`] for the error's text;
 //! - [`Auth`] and [`SecretSource`]: a bearer token or basic-auth password from a file
 //!   (read again per batch) or an environment variable, never from the config file;
+//! - [`extra_headers`]: a sink's `headers:` without credentials or kev's own headers;
 //! - [`parse_url`]: an `http`/`https` endpoint without credentials in it.
 //!
 //! ```
@@ -20,16 +22,20 @@
 //! assert!(!classify_status(StatusCode::BAD_REQUEST, None, "bad field").retryable);
 //! ```
 
+mod answer;
 mod auth;
 mod client;
+mod headers;
 mod request;
 mod secret;
 mod status;
 mod tls;
 mod url;
 
+pub use answer::{MAX_ANSWER_BYTES, answer};
 pub use auth::{Auth, LoadedAuth};
 pub use client::ClientOptions;
+pub use headers::extra_headers;
 pub use request::{IDEMPOTENCY_KEY, send};
 pub use secret::{Secret, SecretSource, validate_env_name, validate_token_fields};
 pub use status::{

@@ -12,6 +12,7 @@ use serde::de::IgnoredAny;
 
 use super::LokiSink;
 use crate::http::{TlsConfig, parse_url, validate_token_fields};
+use crate::label_name::is_label_name;
 use crate::template::Template;
 
 const PUSH_PATH: &str = "/loki/api/v1/push";
@@ -149,16 +150,6 @@ fn default_timeout() -> Duration {
 
 fn default_connect_timeout() -> Duration {
     Duration::from_secs(5)
-}
-
-/// A Prometheus label name: `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__`.
-fn is_label_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !name.starts_with("__")
 }
 
 impl LokiSinkConfig {

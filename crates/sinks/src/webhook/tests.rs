@@ -11,10 +11,7 @@ use kev_core::{Event, Sink};
 
 use super::*;
 
-#[path = "../../tests/support/receiver.rs"]
-mod receiver;
-
-use receiver::{Receiver, Reply};
+use crate::test_receiver::{Receiver, Reply};
 
 struct Harness {
     receiver: Receiver,
