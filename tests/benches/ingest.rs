@@ -1,4 +1,5 @@
-//! Ingest bench: kev (kube source → pipeline → memory store) against a bare kube
+//! Ingest bench: kev (kube source → pipeline → memory store, and → the durable redb
+//! store the daemon runs with) against a bare kube
 //! client that only counts, on the same pre-rendered stream of ~760-byte Events from
 //! the fake API server running in its own process; and the lag from creation to
 //! stored at 1 000 events/s.
@@ -6,7 +7,8 @@
 //! `cargo bench -p kev-tests --bench ingest` prints one table. Each measured client
 //! runs in its own child process, so CPU seconds and peak RSS are the client's alone.
 //! `KEV_BENCH_EVENTS` (default 100 000) and `KEV_BENCH_RUNS` (default 3; the median
-//! is shown) change the workload.
+//! is shown) change the workload; `KEV_BENCH_REDB_CACHE_MIB` the redb rows' page cache
+//! (default: the daemon's).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench binary: failing loudly is right
 
@@ -28,6 +30,7 @@ use kev_core::store::{
 };
 use kev_core::{Event, MemoryStore, Store, StoreError};
 use kev_kube_source::{KubeSource, KubeSourceConfig};
+use kev_storage_redb::{RedbOptions, RedbStore};
 use kev_tests::SimpleNormalizer;
 use kev_tests::fake_api::{FakeApiServer, FakeConfig, core_event, now_micro};
 use kube::api::{Api, WatchEvent, WatchParams};
@@ -46,11 +49,12 @@ fn main() {
     }
 }
 
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
 fn events() -> u64 {
-    std::env::var("KEV_BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000)
+    env_u64("KEV_BENCH_EVENTS").unwrap_or(100_000)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -144,9 +148,19 @@ fn client_role() {
         let cpu0 = cpu_secs();
         let t0 = Instant::now();
         match mode.as_str() {
-            "kev-list" | "kev-watch" => {
-                let store = Arc::new(MemoryStore::new());
-                if mode == "kev-watch" {
+            "kev-list" | "kev-watch" | "kev-redb-list" | "kev-redb-watch" => {
+                // The redb rows: the daemon's default store, durable (fsync per commit).
+                let dir = tempfile::tempdir().unwrap();
+                let store: Arc<dyn Store> = if mode.starts_with("kev-redb") {
+                    let mut options = RedbOptions::default();
+                    if let Some(mib) = env_u64("KEV_BENCH_REDB_CACHE_MIB") {
+                        options.cache_bytes = (mib as usize) << 20;
+                    }
+                    Arc::new(RedbStore::open(dir.path(), options).unwrap())
+                } else {
+                    Arc::new(MemoryStore::new())
+                };
+                if mode.ends_with("watch") {
                     let cp = Checkpoint {
                         source: "kube".into(),
                         position: r#"{"core":"1"}"#.into(),
@@ -158,13 +172,18 @@ fn client_role() {
                     ..KubeSourceConfig::default()
                 };
                 let source = KubeSource::with_client(client, config).unwrap();
+                let mut pipeline_config = PipelineConfig::default();
+                if let Some(n) = env_u64("KEV_BENCH_BATCH") {
+                    pipeline_config.batch_max_events = n as usize;
+                }
                 let pipeline = Pipeline::new(
                     Box::new(source),
                     Arc::new(SimpleNormalizer),
-                    Arc::clone(&store) as Arc<dyn Store>,
-                );
+                    Arc::clone(&store),
+                )
+                .config(pipeline_config);
                 // The marker event is listed too in the list run.
-                let want = if mode == "kev-list" { n + 1 } else { n };
+                let want = if mode.ends_with("list") { n + 1 } else { n };
                 tokio::spawn(pipeline.run(CancellationToken::new()));
                 while store.last_seq().unwrap() < want {
                     tokio::time::sleep(Duration::from_millis(1)).await;
@@ -432,9 +451,11 @@ fn orchestrate() {
         "bare-list",
         "source-list",
         "kev-list",
+        "kev-redb-list",
         "bare-watch",
         "source-watch",
         "kev-watch",
+        "kev-redb-watch",
     ];
     let mut results: Vec<(&str, Vec<Measured>)> = modes.iter().map(|m| (*m, Vec::new())).collect();
     for run in 0..runs {
@@ -459,7 +480,7 @@ fn orchestrate() {
         "\ningest of {n} core/v1 Events (~{size} bytes each) from the fake API server over loopback, median of {runs}"
     );
     println!(
-        "{:<12} {:>12} {:>10} {:>16} {:>14}",
+        "{:<14} {:>12} {:>10} {:>16} {:>14}",
         "client", "events/s", "secs", "CPU s/100k ev", "peak RSS MiB"
     );
     let mut rate = std::collections::HashMap::new();
@@ -468,7 +489,7 @@ fn orchestrate() {
         let r = m.events as f64 / m.secs;
         rate.insert(mode, r);
         println!(
-            "{mode:<12} {r:>12.0} {:>10.3} {:>16.3} {:>14.1}",
+            "{mode:<14} {r:>12.0} {:>10.3} {:>16.3} {:>14.1}",
             m.secs,
             m.cpu_secs * 100_000.0 / m.events as f64,
             m.peak_rss_kb as f64 / 1024.0
@@ -481,6 +502,11 @@ fn orchestrate() {
     println!(
         "kev / bare, watch only (bare: Api::watch counting):  {:.2}",
         rate["kev-watch"] / rate["bare-watch"]
+    );
+    println!(
+        "kev → redb durable / bare: list+watch {:.2}, watch only {:.2}",
+        rate["kev-redb-list"] / rate["bare-list"],
+        rate["kev-redb-watch"] / rate["bare-watch"]
     );
     println!(
         "source alone / bare: list+watch {:.2}, watch only {:.2}",
