@@ -8,7 +8,7 @@
 //! runs in its own child process, so CPU seconds and peak RSS are the client's alone.
 //! `KEV_BENCH_EVENTS` (default 100 000) and `KEV_BENCH_RUNS` (default 3; the median
 //! is shown) change the workload; `KEV_BENCH_REDB_CACHE_MIB` the redb rows' page cache
-//! (default: the daemon's).
+//! (default: the daemon's), `KEV_BENCH_BATCH` the pipeline's batch size (default 500).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench binary: failing loudly is right
 
@@ -18,21 +18,19 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Event as CoreEvent;
 use kev_core::pipeline::{Pipeline, PipelineConfig};
-use kev_core::store::{
-    AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Query, Retention, StoreStats,
-    StoredEvent,
-};
-use kev_core::{Event, MemoryStore, Store, StoreError};
+use kev_core::store::Checkpoint;
+use kev_core::{MemoryStore, Store};
 use kev_kube_source::{KubeSource, KubeSourceConfig};
 use kev_storage_redb::{RedbOptions, RedbStore};
 use kev_tests::SimpleNormalizer;
 use kev_tests::fake_api::{FakeApiServer, FakeConfig, core_event, now_micro};
+use kev_tests::observed_store::ObservedStore;
 use kube::api::{Api, WatchEvent, WatchParams};
 use kube::runtime::watcher;
 use serde::{Deserialize, Serialize};
@@ -257,85 +255,6 @@ fn client_role() {
 
 // ---- lag at 1 000 events/s ----
 
-/// A memory store that records, per appended event, now − its event time.
-#[derive(Debug, Default)]
-struct LagStore {
-    inner: MemoryStore,
-    lags: Mutex<Vec<f64>>,
-}
-
-impl Store for LagStore {
-    fn append(
-        &self,
-        batch: &[Event],
-        checkpoint: Option<&Checkpoint>,
-    ) -> Result<AppendOutcome, StoreError> {
-        let now = jiff::Timestamp::now();
-        let mut lags = self.lags.lock().unwrap();
-        for e in batch {
-            if let Some(t) = e.last_seen {
-                lags.push(now.duration_since(t).as_secs_f64());
-            }
-        }
-        drop(lags);
-        self.inner.append(batch, checkpoint)
-    }
-    fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, StoreError> {
-        self.inner.checkpoint(source)
-    }
-    fn read_log(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.read_log(from, limit)
-    }
-    fn last_seq(&self) -> Result<u64, StoreError> {
-        self.inner.last_seq()
-    }
-    fn cursor(&self, route: &str) -> Result<u64, StoreError> {
-        self.inner.cursor(route)
-    }
-    fn commit_cursor(&self, route: &str, seq: u64) -> Result<(), StoreError> {
-        self.inner.commit_cursor(route, seq)
-    }
-    fn cursors(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        self.inner.cursors()
-    }
-    fn query(&self, query: &Query) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.query(query)
-    }
-    fn compact(
-        &self,
-        r: &Retention,
-        now: jiff::Timestamp,
-        max: u64,
-    ) -> Result<CompactOutcome, StoreError> {
-        self.inner.compact(r, now, max)
-    }
-    fn stats(&self) -> Result<StoreStats, StoreError> {
-        self.inner.stats()
-    }
-    fn dead_letter(&self, l: &DeadLetter) -> Result<(), StoreError> {
-        self.inner.dead_letter(l)
-    }
-    fn dead_letters(
-        &self,
-        route: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<DeadLetter>, StoreError> {
-        self.inner.dead_letters(route, limit)
-    }
-    fn remove_dead_letters(&self, ids: &[u64]) -> Result<Vec<DeadLetter>, StoreError> {
-        self.inner.remove_dead_letters(ids)
-    }
-    fn update_dead_letter(&self, l: &DeadLetter) -> Result<bool, StoreError> {
-        self.inner.update_dead_letter(l)
-    }
-    fn get_state(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.get_state(ns, key)
-    }
-    fn put_state(&self, ns: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.inner.put_state(ns, key, value)
-    }
-}
-
 #[derive(Debug, Serialize, Deserialize)]
 struct Lag {
     batch_delay_ms: u64,
@@ -359,7 +278,7 @@ fn lag_role() {
         })
         .await
         .unwrap();
-        let store = Arc::new(LagStore::default());
+        let store = Arc::new(ObservedStore::default());
         let source = KubeSource::with_client(server.client(), KubeSourceConfig::default()).unwrap();
         let health = source.health();
         let pipeline = Pipeline::new(
@@ -386,7 +305,7 @@ fn lag_role() {
         while store.last_seq().unwrap() < total {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let mut lags = store.lags.lock().unwrap().clone();
+        let mut lags = store.lags();
         lags.sort_by(f64::total_cmp);
         let pct = |p: f64| lags[((lags.len() as f64 - 1.0) * p).round() as usize] * 1000.0;
         Lag {
