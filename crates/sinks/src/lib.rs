@@ -27,6 +27,8 @@ pub mod elasticsearch;
 pub mod file;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(any(feature = "webhook", feature = "file", feature = "kafka"))]
+pub mod kee;
 #[cfg(feature = "loki")]
 pub mod loki;
 #[cfg(feature = "mcp")]
