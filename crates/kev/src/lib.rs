@@ -15,7 +15,7 @@
 //! | `redb` (default) | [`redb`] | kev-storage-redb |
 //! | `sled` | `sled` | kev-storage-sled |
 //! | `kube` | `kube_source` | kev-kube-source |
-//! | `stdout`, `file`, `webhook`, `mcp`, `otlp`, `loki`, `elasticsearch` | `sinks` | kev-sinks |
+//! | `stdout`, `file`, `webhook`, `mcp`, `otlp`, `loki`, `elasticsearch`, `kafka` | `sinks` | kev-sinks |
 //! | `nats` | `nats` | kev-nats |
 //! | `recorder` | `recorder` | kev-recorder |
 //!
@@ -47,7 +47,8 @@ pub use kev_recorder as recorder;
     feature = "mcp",
     feature = "otlp",
     feature = "loki",
-    feature = "elasticsearch"
+    feature = "elasticsearch",
+    feature = "kafka"
 ))]
 pub use kev_sinks as sinks;
 #[cfg(feature = "redb")]

@@ -37,6 +37,8 @@ pub enum SinkConfig {
     Loki(Box<kev_sinks::loki::LokiSinkConfig>),
     #[cfg(feature = "elasticsearch")]
     Elasticsearch(Box<kev_sinks::elasticsearch::ElasticsearchSinkConfig>),
+    #[cfg(feature = "kafka")]
+    Kafka(Box<kev_sinks::kafka::KafkaSinkConfig>),
     #[cfg(feature = "nats")]
     Nats(Box<kev_nats::NatsSinkConfig>),
 }
@@ -58,6 +60,8 @@ impl SinkConfig {
             Self::Loki(c) => c.validate(),
             #[cfg(feature = "elasticsearch")]
             Self::Elasticsearch(c) => c.validate(),
+            #[cfg(feature = "kafka")]
+            Self::Kafka(c) => c.validate(),
             #[cfg(feature = "nats")]
             Self::Nats(c) => c.validate(),
         }
@@ -83,6 +87,8 @@ impl SinkConfig {
             Self::Loki(c) => Arc::new(c.build()?),
             #[cfg(feature = "elasticsearch")]
             Self::Elasticsearch(c) => Arc::new(c.build()?),
+            #[cfg(feature = "kafka")]
+            Self::Kafka(c) => Arc::new(c.build()?),
             #[cfg(feature = "nats")]
             Self::Nats(c) => Arc::new(c.build()?),
         })
@@ -166,6 +172,18 @@ mod tests {
             serde_norway::from_str("type: loki\nurl: http://l\nlabels: [kind, kind]\n").unwrap();
         let err = bad.validate().unwrap_err().to_string();
         assert!(err.starts_with("labels[1]: kind is listed twice"), "{err}");
+    }
+
+    #[cfg(feature = "kafka")]
+    #[test]
+    fn the_kafka_sink_is_a_tagged_variant_of_sink_config() {
+        let yaml = "type: kafka\nbrokers: ['kafka:9092']\ntopic: kube-events\nformat: kee\n";
+        let config: SinkConfig = serde_norway::from_str(yaml).unwrap();
+        assert_eq!(config.build().unwrap().name(), "kafka");
+        let bad: SinkConfig =
+            serde_norway::from_str("type: kafka\nbrokers: [kafka]\ntopic: t\n").unwrap();
+        let err = bad.validate().unwrap_err().to_string();
+        assert_eq!(err, "brokers[0]: \"kafka\" is not host:port");
     }
 
     #[cfg(feature = "elasticsearch")]
