@@ -213,8 +213,11 @@ mod tests {
     #[cfg(feature = "webhook")]
     #[test]
     fn errors_name_the_field_within_the_sink_block() {
-        let err = serde_norway::from_str::<SinkConfig>("type: kafka\nurl: x").unwrap_err();
-        assert!(err.to_string().contains("unknown variant `kafka`"), "{err}");
+        let err = serde_norway::from_str::<SinkConfig>("type: pagerduty\nurl: x").unwrap_err();
+        assert!(
+            err.to_string().contains("unknown variant `pagerduty`"),
+            "{err}"
+        );
         let err = serde_norway::from_str::<SinkConfig>("type: webhook\nurl: x\nbatchh: true")
             .unwrap_err();
         assert!(err.to_string().contains("unknown field `batchh`"), "{err}");
