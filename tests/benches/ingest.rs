@@ -1,4 +1,5 @@
-//! Ingest bench: kev (kube source → pipeline → memory store) against a bare kube
+//! Ingest bench: kev (kube source → pipeline → memory store, and → the durable redb
+//! store the daemon runs with) against a bare kube
 //! client that only counts, on the same pre-rendered stream of ~760-byte Events from
 //! the fake API server running in its own process; and the lag from creation to
 //! stored at 1 000 events/s.
@@ -6,7 +7,8 @@
 //! `cargo bench -p kev-tests --bench ingest` prints one table. Each measured client
 //! runs in its own child process, so CPU seconds and peak RSS are the client's alone.
 //! `KEV_BENCH_EVENTS` (default 100 000) and `KEV_BENCH_RUNS` (default 3; the median
-//! is shown) change the workload.
+//! is shown) change the workload; `KEV_BENCH_REDB_CACHE_MIB` the redb rows' page cache
+//! (default: the daemon's), `KEV_BENCH_BATCH` the pipeline's batch size (default 500).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench binary: failing loudly is right
 
@@ -16,20 +18,19 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Event as CoreEvent;
 use kev_core::pipeline::{Pipeline, PipelineConfig};
-use kev_core::store::{
-    AppendOutcome, Checkpoint, CompactOutcome, DeadLetter, Query, Retention, StoreStats,
-    StoredEvent,
-};
-use kev_core::{Event, MemoryStore, Store, StoreError};
+use kev_core::store::Checkpoint;
+use kev_core::{MemoryStore, Store};
 use kev_kube_source::{KubeSource, KubeSourceConfig};
+use kev_storage_redb::{RedbOptions, RedbStore};
 use kev_tests::SimpleNormalizer;
 use kev_tests::fake_api::{FakeApiServer, FakeConfig, core_event, now_micro};
+use kev_tests::observed_store::ObservedStore;
 use kube::api::{Api, WatchEvent, WatchParams};
 use kube::runtime::watcher;
 use serde::{Deserialize, Serialize};
@@ -46,11 +47,12 @@ fn main() {
     }
 }
 
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
 fn events() -> u64 {
-    std::env::var("KEV_BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000)
+    env_u64("KEV_BENCH_EVENTS").unwrap_or(100_000)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -140,13 +142,30 @@ fn client_role() {
     let url: http::Uri = std::env::var("KEV_BENCH_URL").unwrap().parse().unwrap();
     let n = events();
     let measured = runtime().block_on(async move {
-        let client = kube::Client::try_from(kube::Config::new(url)).unwrap();
+        // The bare clients as kube-rs makes them; kev's with the daemon's `qps`/`burst`
+        // limit, which also paces its owner lookups (one GET per new object).
+        let config = kube::Config::new(url);
+        let client = if mode.starts_with("bare") {
+            kube::Client::try_from(config).unwrap()
+        } else {
+            kev_kube_source::client_from(config, &KubeSourceConfig::default()).unwrap()
+        };
         let cpu0 = cpu_secs();
         let t0 = Instant::now();
         match mode.as_str() {
-            "kev-list" | "kev-watch" => {
-                let store = Arc::new(MemoryStore::new());
-                if mode == "kev-watch" {
+            "kev-list" | "kev-watch" | "kev-redb-list" | "kev-redb-watch" => {
+                // The redb rows: the daemon's default store, durable (fsync per commit).
+                let dir = tempfile::tempdir().unwrap();
+                let store: Arc<dyn Store> = if mode.starts_with("kev-redb") {
+                    let mut options = RedbOptions::default();
+                    if let Some(mib) = env_u64("KEV_BENCH_REDB_CACHE_MIB") {
+                        options.cache_bytes = (mib as usize) << 20;
+                    }
+                    Arc::new(RedbStore::open(dir.path(), options).unwrap())
+                } else {
+                    Arc::new(MemoryStore::new())
+                };
+                if mode.ends_with("watch") {
                     let cp = Checkpoint {
                         source: "kube".into(),
                         position: r#"{"core":"1"}"#.into(),
@@ -158,13 +177,18 @@ fn client_role() {
                     ..KubeSourceConfig::default()
                 };
                 let source = KubeSource::with_client(client, config).unwrap();
+                let mut pipeline_config = PipelineConfig::default();
+                if let Some(n) = env_u64("KEV_BENCH_BATCH") {
+                    pipeline_config.batch_max_events = n as usize;
+                }
                 let pipeline = Pipeline::new(
                     Box::new(source),
                     Arc::new(SimpleNormalizer),
-                    Arc::clone(&store) as Arc<dyn Store>,
-                );
+                    Arc::clone(&store),
+                )
+                .config(pipeline_config);
                 // The marker event is listed too in the list run.
-                let want = if mode == "kev-list" { n + 1 } else { n };
+                let want = if mode.ends_with("list") { n + 1 } else { n };
                 tokio::spawn(pipeline.run(CancellationToken::new()));
                 while store.last_seq().unwrap() < want {
                     tokio::time::sleep(Duration::from_millis(1)).await;
@@ -238,85 +262,6 @@ fn client_role() {
 
 // ---- lag at 1 000 events/s ----
 
-/// A memory store that records, per appended event, now − its event time.
-#[derive(Debug, Default)]
-struct LagStore {
-    inner: MemoryStore,
-    lags: Mutex<Vec<f64>>,
-}
-
-impl Store for LagStore {
-    fn append(
-        &self,
-        batch: &[Event],
-        checkpoint: Option<&Checkpoint>,
-    ) -> Result<AppendOutcome, StoreError> {
-        let now = jiff::Timestamp::now();
-        let mut lags = self.lags.lock().unwrap();
-        for e in batch {
-            if let Some(t) = e.last_seen {
-                lags.push(now.duration_since(t).as_secs_f64());
-            }
-        }
-        drop(lags);
-        self.inner.append(batch, checkpoint)
-    }
-    fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, StoreError> {
-        self.inner.checkpoint(source)
-    }
-    fn read_log(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.read_log(from, limit)
-    }
-    fn last_seq(&self) -> Result<u64, StoreError> {
-        self.inner.last_seq()
-    }
-    fn cursor(&self, route: &str) -> Result<u64, StoreError> {
-        self.inner.cursor(route)
-    }
-    fn commit_cursor(&self, route: &str, seq: u64) -> Result<(), StoreError> {
-        self.inner.commit_cursor(route, seq)
-    }
-    fn cursors(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        self.inner.cursors()
-    }
-    fn query(&self, query: &Query) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.query(query)
-    }
-    fn compact(
-        &self,
-        r: &Retention,
-        now: jiff::Timestamp,
-        max: u64,
-    ) -> Result<CompactOutcome, StoreError> {
-        self.inner.compact(r, now, max)
-    }
-    fn stats(&self) -> Result<StoreStats, StoreError> {
-        self.inner.stats()
-    }
-    fn dead_letter(&self, l: &DeadLetter) -> Result<(), StoreError> {
-        self.inner.dead_letter(l)
-    }
-    fn dead_letters(
-        &self,
-        route: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<DeadLetter>, StoreError> {
-        self.inner.dead_letters(route, limit)
-    }
-    fn remove_dead_letters(&self, ids: &[u64]) -> Result<Vec<DeadLetter>, StoreError> {
-        self.inner.remove_dead_letters(ids)
-    }
-    fn update_dead_letter(&self, l: &DeadLetter) -> Result<bool, StoreError> {
-        self.inner.update_dead_letter(l)
-    }
-    fn get_state(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.get_state(ns, key)
-    }
-    fn put_state(&self, ns: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.inner.put_state(ns, key, value)
-    }
-}
-
 #[derive(Debug, Serialize, Deserialize)]
 struct Lag {
     batch_delay_ms: u64,
@@ -340,7 +285,7 @@ fn lag_role() {
         })
         .await
         .unwrap();
-        let store = Arc::new(LagStore::default());
+        let store = Arc::new(ObservedStore::default());
         let source = KubeSource::with_client(server.client(), KubeSourceConfig::default()).unwrap();
         let health = source.health();
         let pipeline = Pipeline::new(
@@ -367,7 +312,7 @@ fn lag_role() {
         while store.last_seq().unwrap() < total {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let mut lags = store.lags.lock().unwrap().clone();
+        let mut lags = store.lags();
         lags.sort_by(f64::total_cmp);
         let pct = |p: f64| lags[((lags.len() as f64 - 1.0) * p).round() as usize] * 1000.0;
         Lag {
@@ -432,9 +377,11 @@ fn orchestrate() {
         "bare-list",
         "source-list",
         "kev-list",
+        "kev-redb-list",
         "bare-watch",
         "source-watch",
         "kev-watch",
+        "kev-redb-watch",
     ];
     let mut results: Vec<(&str, Vec<Measured>)> = modes.iter().map(|m| (*m, Vec::new())).collect();
     for run in 0..runs {
@@ -459,7 +406,7 @@ fn orchestrate() {
         "\ningest of {n} core/v1 Events (~{size} bytes each) from the fake API server over loopback, median of {runs}"
     );
     println!(
-        "{:<12} {:>12} {:>10} {:>16} {:>14}",
+        "{:<14} {:>12} {:>10} {:>16} {:>14}",
         "client", "events/s", "secs", "CPU s/100k ev", "peak RSS MiB"
     );
     let mut rate = std::collections::HashMap::new();
@@ -468,7 +415,7 @@ fn orchestrate() {
         let r = m.events as f64 / m.secs;
         rate.insert(mode, r);
         println!(
-            "{mode:<12} {r:>12.0} {:>10.3} {:>16.3} {:>14.1}",
+            "{mode:<14} {r:>12.0} {:>10.3} {:>16.3} {:>14.1}",
             m.secs,
             m.cpu_secs * 100_000.0 / m.events as f64,
             m.peak_rss_kb as f64 / 1024.0
@@ -481,6 +428,11 @@ fn orchestrate() {
     println!(
         "kev / bare, watch only (bare: Api::watch counting):  {:.2}",
         rate["kev-watch"] / rate["bare-watch"]
+    );
+    println!(
+        "kev → redb durable / bare: list+watch {:.2}, watch only {:.2}",
+        rate["kev-redb-list"] / rate["bare-list"],
+        rate["kev-redb-watch"] / rate["bare-watch"]
     );
     println!(
         "source alone / bare: list+watch {:.2}, watch only {:.2}",

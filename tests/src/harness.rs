@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::SimpleNormalizer;
 use crate::fake_api::{FakeApiServer, FakeConfig};
+use crate::observed_store::ObservedStore;
 
 /// A source config with delays small enough for tests: backoff 20 ms → 200 ms,
 /// stall timeout 3 s, 2 failures to not-ready.
@@ -63,23 +64,41 @@ impl Running {
         config: KubeSourceConfig,
         store: Arc<MemoryStore>,
     ) -> Self {
+        let memory = Arc::clone(&store);
+        Self::launch(server, config, store, memory)
+    }
+
+    /// As [`Running::start`], into an [`ObservedStore`] (slow appends, lags); `store` of
+    /// the result is its memory store.
+    pub fn start_observed(
+        server: &FakeApiServer,
+        config: KubeSourceConfig,
+        store: Arc<ObservedStore>,
+    ) -> Self {
+        let memory = Arc::clone(&store.inner);
+        Self::launch(server, config, store, memory)
+    }
+
+    fn launch(
+        server: &FakeApiServer,
+        config: KubeSourceConfig,
+        store: Arc<dyn Store>,
+        memory: Arc<MemoryStore>,
+    ) -> Self {
         init_logs();
         let source = KubeSource::with_client(server.client(), config)
             .unwrap_or_else(|e| panic!("kube source: {e}"));
         let health = source.health();
-        let pipeline = Pipeline::new(
-            Box::new(source),
-            Arc::new(SimpleNormalizer),
-            Arc::clone(&store) as Arc<dyn Store>,
-        )
-        .config(PipelineConfig {
-            batch_max_delay: Duration::from_millis(5),
-            ..PipelineConfig::default()
-        });
+        let pipeline = Pipeline::new(Box::new(source), Arc::new(SimpleNormalizer), store).config(
+            PipelineConfig {
+                batch_max_delay: Duration::from_millis(5),
+                ..PipelineConfig::default()
+            },
+        );
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(pipeline.run(shutdown.clone()));
         Self {
-            store,
+            store: memory,
             health,
             shutdown,
             task,

@@ -6,6 +6,7 @@ pub mod api_proxy;
 pub mod daemon;
 pub mod fake_api;
 pub mod harness;
+pub mod observed_store;
 pub mod pod_api;
 pub mod prometheus;
 pub mod simple_normalizer;

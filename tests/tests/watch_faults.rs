@@ -222,3 +222,63 @@ async fn bad_objects_are_counted_and_skipped_and_the_watch_goes_on() {
     let (keys, _) = stored_keys(&store);
     assert!(!keys.contains(&(huge.uid.clone(), huge.rv)));
 }
+
+/// kev falls behind (each append of up to 500 takes 100 ms) while 30 000 Events wait on
+/// the server for its watch, resumed from a stored checkpoint: once kev's bounded queues
+/// and the socket buffers are full the watch stops reading, the server finds the
+/// watcher unresponsive (a chunk not taken within 20 ms) and closes it, as the API
+/// server does. The source resumes after the last event it read; every Event is
+/// stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_the_server_closes_as_unresponsive_resumes_with_nothing_lost() {
+    use kev_core::Store;
+    use kev_core::store::Checkpoint;
+    use kev_tests::observed_store::ObservedStore;
+    const EVENTS: usize = 30_000;
+    let server = fast_server().await;
+    // rv 1, the position kev resumes after.
+    server
+        .create("ns-0", core_event("ns-0", "marker", "Pulled"))
+        .unwrap();
+    for i in 0..EVENTS {
+        let ns = format!("ns-{}", i % 20);
+        server
+            .create(&ns, core_event(&ns, &format!("e{i}"), "BackOff"))
+            .unwrap();
+    }
+    let store = Arc::new(ObservedStore::with_append_delay(Duration::from_millis(100)));
+    let resume = Checkpoint {
+        source: "kube".into(),
+        position: r#"{"core":"1"}"#.into(),
+    };
+    store.inner.append(&[], Some(&resume)).unwrap();
+    server
+        .faults()
+        .close_unresponsive_after(Some(Duration::from_millis(20)));
+    let run = Running::start_observed(&server, fast_config(), Arc::clone(&store));
+    wait_until(
+        "the server closed an unresponsive watch",
+        Duration::from_secs(30),
+        || server.faults().unresponsive_closes() > 0,
+    )
+    .await;
+    assert!(
+        store.inner.last_seq().unwrap() < EVENTS as u64,
+        "closed while kev was behind"
+    );
+    // Stop closing, so the rest arrives however slowly kev reads.
+    server.faults().close_unresponsive_after(None);
+    wait_until("every Event stored", Duration::from_secs(120), || {
+        store.inner.last_seq().unwrap() >= EVENTS as u64
+    })
+    .await;
+    let report = run.stop().await;
+    let (keys, n) = stored_keys(&store.inner);
+    assert_eq!(n, keys.len(), "an (uid, resourceVersion) stored twice");
+    assert_eq!(keys.len(), EVENTS, "every Event after the checkpoint");
+    assert_eq!(
+        report.duplicates, 0,
+        "resumed after what was read, not before"
+    );
+    assert!(server.watch_requests() >= 2, "a new watch after the close");
+}

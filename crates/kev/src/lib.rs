@@ -15,7 +15,7 @@
 //! | `redb` (default) | [`redb`] | kev-storage-redb |
 //! | `sled` | `sled` | kev-storage-sled |
 //! | `kube` | `kube_source` | kev-kube-source |
-//! | `stdout`, `file`, `webhook`, `mcp`, `otlp`, `loki`, `elasticsearch`, `alertmanager`, `slack` | `sinks` | kev-sinks |
+//! | `stdout`, `file`, `webhook`, `mcp`, `otlp`, `loki`, `elasticsearch`, `kafka`, `alertmanager`, `slack` | `sinks` | kev-sinks |
 //! | `nats` | `nats` | kev-nats |
 //! | `recorder` | `recorder` | kev-recorder |
 //!
@@ -48,6 +48,7 @@ pub use kev_recorder as recorder;
     feature = "otlp",
     feature = "loki",
     feature = "elasticsearch",
+    feature = "kafka",
     feature = "alertmanager",
     feature = "slack"
 ))]

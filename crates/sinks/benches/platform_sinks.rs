@@ -1,6 +1,6 @@
-//! OTLP, Loki and Elasticsearch sink throughput to local receivers that decode every
-//! request (protobuf, snappy, NDJSON with the bulk receiver's mapping checks) in the
-//! same process, batches of 500 events:
+//! OTLP, Loki, Elasticsearch and Kafka sink throughput to local receivers that decode
+//! every request (protobuf, snappy, NDJSON with the bulk receiver's mapping checks, Kafka
+//! record batches with their CRC) in the same process, batches of 500 events:
 //! `cargo bench -p kev-sinks --bench platform_sinks`. Goal: ≥ 50 000 events/s each.
 
 // A panic in a bench is a failed bench, with its message.
@@ -8,6 +8,8 @@
 
 #[path = "../tests/support/es_receiver.rs"]
 mod es_receiver;
+#[path = "../tests/support/kafka_broker.rs"]
+mod kafka_broker;
 #[path = "../tests/support/loki_receiver.rs"]
 mod loki_receiver;
 #[path = "../tests/support/otlp_receiver.rs"]
@@ -17,6 +19,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kev_core::testkit::sink::sample_events;
 use kev_core::{Batch, Sink};
 use kev_sinks::elasticsearch::ElasticsearchSinkConfig;
+use kev_sinks::kafka::{KafkaCompression, KafkaSinkConfig};
 use kev_sinks::loki::LokiSinkConfig;
 use kev_sinks::otlp::OtlpSinkConfig;
 
@@ -32,8 +35,9 @@ fn platform_sinks(c: &mut Criterion) {
     let loki = rt.block_on(loki_receiver::LokiReceiver::start_unrecorded());
     // The same documents each time: the receiver's index stays BATCH documents large.
     let es = rt.block_on(es_receiver::EsReceiver::start());
+    let kafka = rt.block_on(kafka_broker::Broker::start_unrecorded("events", 6));
     let batch = sample_events(1, BATCH);
-    let sinks: [(&str, Box<dyn Sink>); 3] = [
+    let sinks: [(&str, Box<dyn Sink>); 5] = [
         (
             "otlp_http_protobuf_500",
             Box::new(OtlpSinkConfig::new(otlp.url()).build().unwrap()),
@@ -45,6 +49,25 @@ fn platform_sinks(c: &mut Criterion) {
         (
             "elasticsearch_bulk_500",
             Box::new(ElasticsearchSinkConfig::new(es.url()).build().unwrap()),
+        ),
+        (
+            "kafka_6_partitions_500",
+            Box::new(
+                KafkaSinkConfig::new(vec![kafka.bootstrap()], "events")
+                    .build()
+                    .unwrap(),
+            ),
+        ),
+        (
+            "kafka_6_partitions_snappy_500",
+            Box::new(
+                KafkaSinkConfig {
+                    compression: KafkaCompression::Snappy,
+                    ..KafkaSinkConfig::new(vec![kafka.bootstrap()], "events")
+                }
+                .build()
+                .unwrap(),
+            ),
         ),
     ];
     let mut group = c.benchmark_group("platform_sinks");

@@ -1,5 +1,5 @@
 //! kev-sinks: where a route delivers events — stdout, file, webhook, MCP, OTLP, Loki,
-//! Elasticsearch/OpenSearch, Alertmanager, Slack, Teams — each
+//! Elasticsearch/OpenSearch, Kafka, Alertmanager, Slack, Teams — each
 //! behind its own Cargo feature, the HTTP ones on one shared [`http`] module (client with
 //! TLS and timeouts, status classification with `Retry-After`, credentials, URL checks),
 //! the payloads they render on one template engine ([`template`]).
@@ -31,6 +31,10 @@ pub mod elasticsearch;
 pub mod file;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "kafka")]
+pub mod kafka;
+#[cfg(any(feature = "webhook", feature = "file", feature = "kafka"))]
+pub mod kee;
 #[cfg(any(feature = "loki", feature = "alertmanager"))]
 mod label_name;
 #[cfg(feature = "loki")]

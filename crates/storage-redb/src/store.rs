@@ -39,7 +39,9 @@ pub struct RedbOptions {
     /// Commit every write with fsync (redb `Durability::Immediate`). On by default; off
     /// only for tests and benches that measure something else.
     pub durable: bool,
-    /// redb's page cache, in bytes.
+    /// redb's page cache, in bytes. 8 MiB by default: the daemon fills whatever it is
+    /// given (its RSS grows by the full amount in a burst), and appends and indexed
+    /// queries read few pages, the rest coming from the OS page cache.
     pub cache_bytes: usize,
     /// Open for reading only (`kev query` while no daemon runs); writes return an error.
     pub read_only: bool,
@@ -53,7 +55,7 @@ impl Default for RedbOptions {
     fn default() -> Self {
         Self {
             durable: true,
-            cache_bytes: 64 << 20,
+            cache_bytes: 8 << 20,
             read_only: false,
             segment_events: DEFAULT_SEGMENT_EVENTS,
         }

@@ -40,6 +40,8 @@ struct Faults {
     http_errors: VecDeque<HttpFault>,
     bare_410_watches: u32,
     stall_up_to: u64,
+    unresponsive_after: Option<std::time::Duration>,
+    unresponsive_closes: u64,
 }
 
 impl FaultPlan {
@@ -78,6 +80,26 @@ impl FaultPlan {
     /// keep the connection open; 0 stops stalling.
     pub fn stall_up_to(&self, id: u64) {
         self.lock().stall_up_to = id;
+    }
+
+    /// Close a watch whose client has not taken a written chunk within `limit` (its
+    /// buffers are full: it stopped reading), as the API server closes the watchers
+    /// it finds unresponsive. The stream just ends. `None` stops it.
+    pub fn close_unresponsive_after(&self, limit: Option<std::time::Duration>) {
+        self.lock().unresponsive_after = limit;
+    }
+
+    /// Watches closed as unresponsive so far.
+    pub fn unresponsive_closes(&self) -> u64 {
+        self.lock().unresponsive_closes
+    }
+
+    pub(super) fn unresponsive_after(&self) -> Option<std::time::Duration> {
+        self.lock().unresponsive_after
+    }
+
+    pub(super) fn count_unresponsive_close(&self) {
+        self.lock().unresponsive_closes += 1;
     }
 
     /// Events written to watch streams so far.

@@ -1,5 +1,6 @@
 //! The watch stream: pre-rendered event lines written in batches, bookmarks, timeouts,
-//! 410 for compacted resourceVersions, and the fault plan's drops and expiries.
+//! 410 for compacted resourceVersions, and the fault plan's drops, expiries and closes
+//! of unresponsive watchers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -156,7 +157,7 @@ pub async fn run(shared: Arc<Shared>, req: WatchRequest, tx: mpsc::Sender<Chunk>
             (true, None) => cursor,
             (false, _) => scanned_to,
         };
-        if !buf.is_empty() && tx.send(Ok(buf.freeze())).await.is_err() {
+        if !buf.is_empty() && !send_or_close(&shared, &tx, buf.freeze()).await {
             return;
         }
         match action {
@@ -178,6 +179,21 @@ pub async fn run(shared: Arc<Shared>, req: WatchRequest, tx: mpsc::Sender<Chunk>
                     .await;
                 return;
             }
+        }
+    }
+}
+
+/// Sends an event chunk; false when the client left, or was too slow to take it and
+/// the fault plan closes unresponsive watchers.
+async fn send_or_close(shared: &Shared, tx: &mpsc::Sender<Chunk>, chunk: Bytes) -> bool {
+    let Some(limit) = shared.faults.unresponsive_after() else {
+        return tx.send(Ok(chunk)).await.is_ok();
+    };
+    match tokio::time::timeout(limit, tx.send(Ok(chunk))).await {
+        Ok(sent) => sent.is_ok(),
+        Err(_) => {
+            shared.faults.count_unresponsive_close();
+            false
         }
     }
 }

@@ -41,6 +41,8 @@ pub enum SinkConfig {
     Alertmanager(Box<kev_sinks::alertmanager::AlertmanagerSinkConfig>),
     #[cfg(feature = "slack")]
     Slack(Box<kev_sinks::slack::SlackSinkConfig>),
+    #[cfg(feature = "kafka")]
+    Kafka(Box<kev_sinks::kafka::KafkaSinkConfig>),
     #[cfg(feature = "nats")]
     Nats(Box<kev_nats::NatsSinkConfig>),
 }
@@ -66,6 +68,8 @@ impl SinkConfig {
             Self::Alertmanager(c) => c.validate(),
             #[cfg(feature = "slack")]
             Self::Slack(c) => c.validate(),
+            #[cfg(feature = "kafka")]
+            Self::Kafka(c) => c.validate(),
             #[cfg(feature = "nats")]
             Self::Nats(c) => c.validate(),
         }
@@ -95,6 +99,8 @@ impl SinkConfig {
             Self::Alertmanager(c) => Arc::new(c.build()?),
             #[cfg(feature = "slack")]
             Self::Slack(c) => Arc::new(c.build()?),
+            #[cfg(feature = "kafka")]
+            Self::Kafka(c) => Arc::new(c.build()?),
             #[cfg(feature = "nats")]
             Self::Nats(c) => Arc::new(c.build()?),
         })
@@ -180,6 +186,18 @@ mod tests {
         assert!(err.starts_with("labels[1]: kind is listed twice"), "{err}");
     }
 
+    #[cfg(feature = "kafka")]
+    #[test]
+    fn the_kafka_sink_is_a_tagged_variant_of_sink_config() {
+        let yaml = "type: kafka\nbrokers: ['kafka:9092']\ntopic: kube-events\nformat: kee\n";
+        let config: SinkConfig = serde_norway::from_str(yaml).unwrap();
+        assert_eq!(config.build().unwrap().name(), "kafka");
+        let bad: SinkConfig =
+            serde_norway::from_str("type: kafka\nbrokers: [kafka]\ntopic: t\n").unwrap();
+        let err = bad.validate().unwrap_err().to_string();
+        assert_eq!(err, "brokers[0]: \"kafka\" is not host:port");
+    }
+
     #[cfg(feature = "elasticsearch")]
     #[test]
     fn the_elasticsearch_sink_is_a_tagged_variant_of_sink_config() {
@@ -234,8 +252,11 @@ mod tests {
     #[cfg(feature = "webhook")]
     #[test]
     fn errors_name_the_field_within_the_sink_block() {
-        let err = serde_norway::from_str::<SinkConfig>("type: kafka\nurl: x").unwrap_err();
-        assert!(err.to_string().contains("unknown variant `kafka`"), "{err}");
+        let err = serde_norway::from_str::<SinkConfig>("type: pagerduty\nurl: x").unwrap_err();
+        assert!(
+            err.to_string().contains("unknown variant `pagerduty`"),
+            "{err}"
+        );
         let err = serde_norway::from_str::<SinkConfig>("type: webhook\nurl: x\nbatchh: true")
             .unwrap_err();
         assert!(err.to_string().contains("unknown field `batchh`"), "{err}");

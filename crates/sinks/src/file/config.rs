@@ -6,6 +6,7 @@ use kev_core::config::ConfigError;
 use serde::Deserialize;
 
 use super::FileSink;
+use crate::kee::EventFormat;
 
 /// Config of the file sink.
 ///
@@ -18,7 +19,7 @@ use super::FileSink;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSinkConfig {
-    /// The file events are appended to, one JSON line each (kev's Event JSON form). An
+    /// The file events are appended to, one JSON line each (in `format`). An
     /// existing file is appended to, never truncated. Its directory must exist.
     pub path: PathBuf,
     /// Rotate before a line would make the file larger than this; default 100 MiB.
@@ -29,6 +30,10 @@ pub struct FileSinkConfig {
     /// default 5. With 0, rotation starts the file afresh.
     #[serde(default = "default_max_files")]
     pub max_files: u32,
+    /// `kev` (default): kev's Event JSON. `kee`: kubernetes-event-exporter's default
+    /// JSON (its `EnhancedEvent`), for readers written for KEE's file sink.
+    #[serde(default)]
+    pub format: EventFormat,
     /// Name in logs and in the `sink` metric label; default `file`.
     #[serde(default)]
     pub name: Option<String>,
@@ -49,6 +54,7 @@ impl FileSinkConfig {
             path: path.into(),
             max_bytes: default_max_bytes(),
             max_files: default_max_files(),
+            format: EventFormat::Kev,
             name: None,
         }
     }

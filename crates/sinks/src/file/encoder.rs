@@ -1,7 +1,10 @@
 //! Encodes a batch as JSON lines and remembers where each event's line ends, so that
 //! rotation happens between lines and a failure knows which events are complete.
 
-use kev_core::{SinkError, StoredEvent};
+use kev_core::{Batch, SinkError};
+
+use crate::jsonl::push_json_line;
+use crate::kee::{EventFormat, KeeEvent};
 
 /// A batch as JSON lines: `bytes`, and the end offset of each event's line.
 pub(super) struct EncodedBatch {
@@ -9,11 +12,14 @@ pub(super) struct EncodedBatch {
     pub ends: Vec<usize>,
 }
 
-pub(super) fn encode(batch: &[StoredEvent]) -> Result<EncodedBatch, SinkError> {
+pub(super) fn encode(batch: &Batch<'_>, format: EventFormat) -> Result<EncodedBatch, SinkError> {
     let mut bytes = Vec::with_capacity(batch.len() * 512);
     let mut ends = Vec::with_capacity(batch.len());
-    for stored in batch {
-        crate::jsonl::push_json_line(&stored.event, &mut bytes)?;
+    for (stored, context) in batch.iter() {
+        match format {
+            EventFormat::Kev => push_json_line(&stored.event, &mut bytes)?,
+            EventFormat::Kee => push_json_line(&KeeEvent::new(&stored.event, context), &mut bytes)?,
+        }
         ends.push(bytes.len());
     }
     Ok(EncodedBatch { bytes, ends })

@@ -11,6 +11,7 @@ use kev_core::{Batch, Sink, SinkError};
 use super::FileSinkConfig;
 use super::encoder::{EncodedBatch, encode};
 use super::rotate::{rotate, sync_dir};
+use crate::kee::EventFormat;
 
 /// Writes events as JSON lines to a file, rotating it by size.
 ///
@@ -28,6 +29,7 @@ use super::rotate::{rotate, sync_dir};
 #[derive(Debug)]
 pub struct FileSink {
     name: String,
+    format: EventFormat,
     // File IO is blocking; it runs on the blocking pool, and a batch is written whole
     // even if the route stops waiting for it.
     state: Arc<Mutex<State>>,
@@ -61,6 +63,7 @@ impl FileSink {
         state.ensure_open()?;
         Ok(Self {
             name: config.name.clone().unwrap_or_else(|| "file".to_owned()),
+            format: config.format,
             state: Arc::new(Mutex::new(state)),
         })
     }
@@ -73,11 +76,10 @@ impl Sink for FileSink {
     }
 
     async fn deliver(&self, batch: Batch<'_>) -> Result<(), SinkError> {
-        let batch = batch.events();
         if batch.is_empty() {
             return Ok(());
         }
-        let encoded = encode(batch)?;
+        let encoded = encode(&batch, self.format)?;
         let state = Arc::clone(&self.state);
         tokio::task::spawn_blocking(move || {
             let mut state = state

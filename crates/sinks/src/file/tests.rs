@@ -348,3 +348,23 @@ async fn a_failed_rotation_reports_the_synced_prefix_and_the_retry_writes_the_re
         .unwrap();
     assert_eq!(uids(&all_events(&path, 1)), uids_of(&batch));
 }
+
+#[tokio::test]
+async fn format_kee_writes_kees_enhanced_event_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kee.jsonl");
+    let sink = FileSinkConfig {
+        format: crate::kee::EventFormat::Kee,
+        ..FileSinkConfig::new(&path)
+    }
+    .build()
+    .unwrap();
+    let batch = [crate::kee::tests::sample(), crate::kee::tests::sample()];
+    sink.deliver(kev_core::Batch::new(&batch)).await.unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines, vec![crate::kee::tests::expected(); 2]);
+}

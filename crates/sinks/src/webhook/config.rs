@@ -13,6 +13,7 @@ use super::WebhookSink;
 use crate::http::{
     IDEMPOTENCY_KEY, Secret, TlsConfig, parse_url, validate_env_name, validate_token_fields,
 };
+use crate::kee::EventFormat;
 use crate::template::Template;
 
 /// Config of the webhook sink. Secrets are never written in it: the token or the
@@ -50,6 +51,10 @@ pub struct WebhookSinkConfig {
     /// (`kev_sinks::template`).
     #[serde(default)]
     pub template: Option<String>,
+    /// `kev` (default): kev's Event JSON. `kee`: kubernetes-event-exporter's default
+    /// body (its `EnhancedEvent`), for receivers written for KEE; not with `template`.
+    #[serde(default)]
+    pub format: EventFormat,
     /// `Content-Type` of the body; default `application/json`.
     #[serde(default)]
     pub content_type: Option<String>,
@@ -133,6 +138,7 @@ impl std::fmt::Debug for WebhookSinkConfig {
             .field("method", &self.method)
             .field("batch", &self.batch)
             .field("template", &self.template)
+            .field("format", &self.format)
             .field("content_type", &self.content_type)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("token_file", &self.token_file)
@@ -165,6 +171,7 @@ impl WebhookSinkConfig {
             method: HttpMethod::Post,
             batch: false,
             template: None,
+            format: EventFormat::Kev,
             content_type: None,
             headers: BTreeMap::new(),
             token_file: None,
@@ -198,6 +205,13 @@ impl WebhookSinkConfig {
     #[must_use]
     pub fn template(mut self, template: impl Into<String>) -> Self {
         self.template = Some(template.into());
+        self
+    }
+
+    /// The body format of each event.
+    #[must_use]
+    pub fn format(mut self, format: EventFormat) -> Self {
+        self.format = format;
         self
     }
 
@@ -295,6 +309,12 @@ impl WebhookSinkConfig {
             return Err(ConfigError::new(
                 "template",
                 "a template renders one request per event: set batch: false",
+            ));
+        }
+        if self.format != EventFormat::Kev {
+            return Err(ConfigError::new(
+                "format",
+                "a template is the whole body: leave format out with template",
             ));
         }
         Template::compile("template", source).map(Some)

@@ -6,6 +6,7 @@ use kev_core::{Event, SinkError, StoredEvent};
 use reqwest::header::HeaderValue;
 use serde::Serialize;
 
+use crate::kee::{EventFormat, KeeEvent};
 use crate::template::Template;
 
 /// One event of a request body: the Event JSON, plus `context` (logs, relatedEvents,
@@ -29,13 +30,19 @@ impl<'a> Item<'a> {
     pub(super) fn event(&self) -> &'a Event {
         self.event
     }
+
+    /// The event in KEE's shape (which has no `context` member).
+    fn kee(&self) -> KeeEvent<'a> {
+        KeeEvent::new(self.event, self.context)
+    }
 }
 
-/// The body for `items`: one JSON object, or a JSON array when `as_array`, or the
-/// one event rendered by `template`.
+/// The body for `items`: one JSON object (kev's Event or, with `format: kee`, KEE's),
+/// or a JSON array when `as_array`, or the one event rendered by `template`.
 pub(super) fn body(
     items: &[Item<'_>],
     as_array: bool,
+    format: EventFormat,
     template: Option<&Template>,
 ) -> Result<Vec<u8>, SinkError> {
     if let (Some(template), [one]) = (template, items) {
@@ -43,13 +50,15 @@ pub(super) fn body(
             .render(one.event, one.context)
             .map(String::into_bytes);
     }
-    let encoded = if as_array {
-        serde_json::to_vec(items)
-    } else {
-        match items {
-            [one] => serde_json::to_vec(one),
-            _ => return Err(SinkError::permanent("one event per request expected")),
+    let encoded = match (format, as_array, items) {
+        (EventFormat::Kev, true, _) => serde_json::to_vec(items),
+        (EventFormat::Kev, false, [one]) => serde_json::to_vec(one),
+        (EventFormat::Kee, true, _) => {
+            let kee: Vec<KeeEvent<'_>> = items.iter().map(Item::kee).collect();
+            serde_json::to_vec(&kee)
         }
+        (EventFormat::Kee, false, [one]) => serde_json::to_vec(&one.kee()),
+        (_, false, _) => return Err(SinkError::permanent("one event per request expected")),
     };
     encoded.map_err(|e| SinkError::permanent(format!("cannot encode events as JSON: {e}")))
 }

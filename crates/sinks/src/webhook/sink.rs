@@ -14,6 +14,7 @@ use super::encoder::{Item, body, key_header};
 use crate::http::{
     Auth, ClientOptions, LoadedAuth, SecretSource, classify_status, one_line, retry_after, send,
 };
+use crate::kee::EventFormat;
 use crate::template::Template;
 
 /// How much of an error answer's body is read for the error (four bytes a character at
@@ -40,6 +41,7 @@ pub struct WebhookSink {
     batch: bool,
     headers: HeaderMap,
     template: Option<Template>,
+    format: EventFormat,
     content_type: HeaderValue,
     auth: Auth,
     timeout: Duration,
@@ -101,6 +103,7 @@ impl WebhookSink {
             batch: config.batch,
             headers: config.parsed_headers()?,
             template: config.compiled_template()?,
+            format: config.format,
             content_type: config.parsed_content_type()?,
             auth,
             timeout: config.timeout,
@@ -113,7 +116,12 @@ impl WebhookSink {
             .request(self.method.clone(), self.url.clone())
             .headers(self.headers.clone())
             .header(CONTENT_TYPE, self.content_type.clone())
-            .body(body(items, self.batch, self.template.as_ref())?);
+            .body(body(
+                items,
+                self.batch,
+                self.format,
+                self.template.as_ref(),
+            )?);
         let events: Vec<&kev_core::Event> = items.iter().map(Item::event).collect();
         let mut response = send(request, auth, key_header(&events), self.timeout).await?;
         let status = response.status();

@@ -626,3 +626,58 @@ async fn a_bearer_token_given_by_the_caller_is_sent_and_never_printed() {
     let printed = format!("{config:?} {sink:?}");
     assert!(!printed.contains("from-a-secret"), "{printed}");
 }
+
+#[tokio::test]
+async fn format_kee_posts_kees_enhanced_event_body() {
+    let receiver = Receiver::start().await;
+    let sink = WebhookSinkConfig::new(receiver.url("/kee"))
+        .format(crate::kee::EventFormat::Kee)
+        .build()
+        .unwrap();
+    let batch = [crate::kee::tests::sample()];
+    sink.deliver(kev_core::Batch::new(&batch)).await.unwrap();
+    let seen = receiver.seen();
+    assert_eq!(seen.len(), 1);
+    let body: serde_json::Value = serde_json::from_slice(&seen[0].body).unwrap();
+    assert_eq!(body, crate::kee::tests::expected());
+    assert_eq!(
+        seen[0].idempotency_key.as_deref(),
+        Some(batch[0].event.idempotency_key().as_str())
+    );
+}
+
+#[tokio::test]
+async fn format_kee_with_batch_posts_an_array_of_kee_bodies() {
+    let receiver = Receiver::start().await;
+    let sink = WebhookSinkConfig::new(receiver.url("/kee"))
+        .format(crate::kee::EventFormat::Kee)
+        .batch(true)
+        .build()
+        .unwrap();
+    let batch = [crate::kee::tests::sample(), crate::kee::tests::sample()];
+    sink.deliver(kev_core::Batch::new(&batch)).await.unwrap();
+    let seen = receiver.seen();
+    let body: serde_json::Value = serde_json::from_slice(&seen[0].body).unwrap();
+    let expected = crate::kee::tests::expected();
+    assert_eq!(body, serde_json::json!([expected.clone(), expected]));
+}
+
+#[test]
+fn format_kee_with_a_template_is_refused() {
+    let config: WebhookSinkConfig = serde_norway::from_str(
+        "url: http://127.0.0.1:9/x\nformat: kee\ntemplate: '{{ event.reason }}'",
+    )
+    .unwrap();
+    assert_eq!(
+        config.validate().unwrap_err().to_string(),
+        "format: a template is the whole body: leave format out with template"
+    );
+    let unknown =
+        serde_norway::from_str::<WebhookSinkConfig>("url: http://127.0.0.1:9/x\nformat: xml");
+    assert!(
+        unknown
+            .unwrap_err()
+            .to_string()
+            .contains("unknown variant `xml`")
+    );
+}
